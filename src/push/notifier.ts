@@ -4,11 +4,14 @@
 //
 // Invariants: the feed listener never throws and never blocks (it only arms a timer); the store is
 // the truth (a change is a wake-up, the mailbox state and journal are read afresh); newMessages are
-// the UIDs at or above what the subscription was last told (push_mailbox_state), at most
-// maxNewMessages, with sender and subject only where the domain allows it.
+// the UIDs from what the subscription was last told (push_mailbox_state) up to the UIDNEXT of the
+// mailbox snapshot the notification describes, at most maxNewMessages, with sender and subject only
+// where the domain allows it. So each new message is named once per subscription, although every
+// node's notifier (and overlapping runs on one node) see the same changes: the store queues a
+// payload only while the state it was built on is still current (push-store.ts).
 import type { Change } from '../store/changes.js';
 import type { Mailbox, Store } from '../store/store.js';
-import type { PushSubscription, PushUrgency } from '../store/push-store.js';
+import type { EnqueueOutcome, PushSubscription, PushUrgency } from '../store/push-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
@@ -123,14 +126,26 @@ export class Notifier {
     if (queued) this.#deps.queued();
   }
 
+  /** Queue the subscription's notification of this mailbox snapshot; true when something was queued. */
   async #notify(sub: PushSubscription, mailbox: Mailbox, details: boolean): Promise<boolean> {
+    // 'raced' means another notifier moved the state forward (still below this snapshot's modseq,
+    // or the store would answer 'stale'), so this ends: the state only grows towards it.
+    for (;;) {
+      const outcome = await this.#enqueue(sub, mailbox, details);
+      if (outcome !== 'raced') return outcome === 'queued' || outcome === 'merged';
+    }
+  }
+
+  async #enqueue(sub: PushSubscription, mailbox: Mailbox, details: boolean): Promise<EnqueueOutcome> {
     const { store } = this.#deps;
     const state = await store.push.getMailboxState(sub.id, mailbox.id);
     const since = state?.notifiedModseq ?? 0;
-    if (since >= mailbox.highestModseq) return false;
+    if (since >= mailbox.highestModseq) return 'stale';
     const base = state?.uidNext ?? 1;
+    // The journal is read after the mailbox snapshot and may hold later messages: those belong to
+    // the notification of a later snapshot (which starts at this one's uidNext), not to this one.
     const journal = await store.changesSince(mailbox.id, since);
-    const uids = journal.changed.map((m) => m.uid).filter((u) => u >= base).sort((a, b) => a - b).slice(-maxNewMessages);
+    const uids = journal.changed.map((m) => m.uid).filter((u) => u >= base && u < mailbox.uidNext).sort((a, b) => a - b).slice(-maxNewMessages);
     const newMessages: NewMessageInfo[] = [];
     if (uids.length > 0) {
       for (const m of await store.getMessages(mailbox.id, uids, { index: details })) {
@@ -147,13 +162,15 @@ export class Notifier {
       uidNext: mailbox.uidNext, highestModseq: mailbox.highestModseq, unseen: mailbox.unseenCount, exists: mailbox.messageCount, newMessages,
     };
     const urgency: PushUrgency = newMessages.length > 0 ? 'high' : 'normal';
-    const outcome = await store.push.enqueueNotification(
-      { subscriptionId: sub.id, mailboxId: mailbox.id, modseq: mailbox.highestModseq, uidNext: mailbox.uidNext, payload: JSON.stringify(payload), urgency, now: this.#deps.clock.now() },
+    return store.push.enqueueNotification(
+      {
+        subscriptionId: sub.id, mailboxId: mailbox.id, since, modseq: mailbox.highestModseq, uidNext: mailbox.uidNext,
+        payload: JSON.stringify(payload), urgency, now: this.#deps.clock.now(),
+      },
       (pending) => {
         const older = (JSON.parse(pending) as MailboxChangePayload).newMessages ?? [];
         return JSON.stringify({ ...payload, newMessages: mergeNew(older, newMessages) });
       },
     );
-    return outcome === 'queued' || outcome === 'merged';
   }
 }

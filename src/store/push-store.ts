@@ -1,6 +1,6 @@
 // The push sub-store (PUSH.md): subscriptions, what each was last told per mailbox, the outbox of
 // verifications and notifications, and server-wide push settings. Reached as `Store.push`; the
-// SQL lives in sqlite/push-store.ts (later postgres/push-store.ts), the protocol in push/.
+// SQL lives in sqlite/push-store.ts and postgres/push-store.ts, the protocol in push/.
 //
 // Invariants:
 // - One subscription per (account, deviceId): creating a second replaces the first in the same
@@ -9,9 +9,18 @@
 //   stamps lease_until and a fresh lease token in one transaction (SQLite: BEGIN IMMEDIATE;
 //   PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED), so with several nodes each row is sent by one.
 //   recordSuccess/recordFailure only act while the caller still holds the lease (token matches).
-// - enqueueNotification is idempotent per (subscription, mailbox, modseq): the change feed may
-//   reach several nodes, only the first enqueues. An unleased pending notification of the same
-//   mailbox is merged into (undelivered pings collapse) rather than queued twice.
+// - Each new message is named to a subscription once. push_mailbox_state holds the HIGHESTMODSEQ
+//   and UIDNEXT of the mailbox snapshot the last queued notification described; a notification
+//   names the UIDs from that UIDNEXT up to its own snapshot's. enqueueNotification takes the
+//   notified modseq the payload was built on (`since`) and, in the transaction that moves the
+//   state forward, refuses a payload whose base is no longer current: 'stale' when the state
+//   already covers its modseq (the change feed reaches several nodes, only the first enqueues),
+//   'raced' when another notifier moved the state since it was read (the caller reads it again and
+//   rebuilds). An unleased pending notification of the same mailbox is merged into (undelivered
+//   pings collapse) rather than queued twice.
+// - Delivery is at least once per outbox row: a row is deleted only by recordSuccess after a 2xx
+//   answer, so a request whose answer was lost (timeout, reset) is sent again (with any
+//   change merged into the row meanwhile).
 // - Ending a subscription deletes it with its outbox rows and mailbox state (ON DELETE CASCADE);
 //   deleting the account ends its subscriptions.
 
@@ -97,15 +106,20 @@ export interface OutboxItem {
 export interface NotificationInput {
   subscriptionId: string;
   mailboxId: number;
+  /** The notified modseq (push_mailbox_state) the payload was built on; 0 when there was none. */
+  since: number;
   /** The mailbox's HIGHESTMODSEQ this notification describes. */
   modseq: number;
+  /** The mailbox's UIDNEXT in the same snapshot: the payload names no UID at or above it. */
   uidNext: number;
   payload: string;
   urgency: PushUrgency;
   now: number;
 }
 
-export type EnqueueOutcome = 'queued' | 'merged' | 'stale' | 'gone';
+/** 'stale': the state already covers input.modseq; 'raced': the state moved past input.since
+ *  (read it again and rebuild the payload); 'gone': the subscription is not active. */
+export type EnqueueOutcome = 'queued' | 'merged' | 'stale' | 'raced' | 'gone';
 
 export interface FailureInput {
   now: number;

@@ -1,6 +1,7 @@
-// The push sub-store on SQLite: leases are exclusive (also between two handles on one file, as two
-// nodes or processes), run out and can be retaken, and a stale lease records nothing; enqueueing is
-// idempotent per modseq and merges into an unsent notification; 24 h of failures suspend.
+// The push sub-store on SQLite and PostgreSQL: leases are exclusive (also between two handles on
+// one database, as two nodes or processes), run out and can be retaken, and a stale lease records
+// nothing; enqueueing is idempotent per modseq, refuses a payload built on a state another handle
+// has moved since, and merges into an unsent notification; 24 h of failures suspend.
 // Plus the worker's backoff and Retry-After arithmetic, and suspension driven through the worker.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,13 +16,18 @@ import { deliverMessage } from '../../src/delivery/deliver.js';
 import { backoffMs, parseRetryAfter, type SendReport } from '../../src/push/worker.js';
 import { startPushHarness } from './harness.js';
 import { startTestRelay, within } from './helpers.js';
+import { engines, storeOverrides, type Engine } from '../harness/engines.js';
 
 const hour = 3_600_000;
 
-async function withStores(fn: (a: Store, b: Store, accountId: number) => Promise<void>): Promise<void> {
+/** Two handles on one database (two nodes). */
+async function withStores(engine: Engine, fn: (a: Store, b: Store, accountId: number) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pigeon-'));
-  const a = await openStore({ driver: 'sqlite', url: '', dataDir: dir });
-  const b = await openStore({ driver: 'sqlite', url: '', dataDir: dir });
+  const { overrides, cleanup } = await storeOverrides(engine);
+  const s = (overrides['store'] ?? {}) as { driver?: 'postgres'; url?: string };
+  const open = () => openStore({ driver: s.driver ?? 'sqlite', url: s.url ?? '', dataDir: dir });
+  const a = await open();
+  const b = await open();
   try {
     await a.addDomain('example.com');
     const account = await a.createAccount({ email: 'alice@example.com', passwordHash: 'x' });
@@ -29,6 +35,7 @@ async function withStores(fn: (a: Store, b: Store, accountId: number) => Promise
   } finally {
     await a.close();
     await b.close();
+    await cleanup();
   }
 }
 
@@ -40,9 +47,9 @@ function newSub(accountId: number, id: string, deviceId = id): NewPushSubscripti
   };
 }
 
-describe('push store', () => {
+for (const engine of engines) describe(`push store (${engine})`, () => {
   test('a due row is leased by one handle only; an expired lease can be retaken and the stale holder records nothing', async () => {
-    await withStores(async (a, b, accountId) => {
+    await withStores(engine, async (a, b, accountId) => {
       await a.push.createSubscription(newSub(accountId, 'ps_1'), { maxPerAccount: 20 });
       const [first, second] = await Promise.all([a.push.leaseDue(2000, 30_000, 10), b.push.leaseDue(2000, 30_000, 10)]);
       assert.equal(first.length + second.length, 1, 'one of the two handles got it');
@@ -59,27 +66,48 @@ describe('push store', () => {
   });
 
   test('a notification is queued once per modseq and merges into an unsent one', async () => {
-    await withStores(async (a, b, accountId) => {
+    await withStores(engine, async (a, b, accountId) => {
       await a.push.createSubscription(newSub(accountId, 'ps_1'), { maxPerAccount: 20 });
       const base = { subscriptionId: 'ps_1', mailboxId: 1, uidNext: 5, urgency: 'normal' as const, now: 1000 };
-      assert.equal(await a.push.enqueueNotification({ ...base, modseq: 10, payload: 'p10' }), 'gone', 'pending subscriptions get nothing');
+      assert.equal(await a.push.enqueueNotification({ ...base, since: 3, modseq: 10, payload: 'p10' }), 'gone', 'pending subscriptions get nothing');
       assert.equal(await a.push.activate('ps_1', { now: 1000, mailboxes: [{ mailboxId: 1, notifiedModseq: 3, uidNext: 2 }] }), true);
       await a.push.leaseDue(1000, 1000, 10).then((items) => Promise.all(items.map((i) => a.push.recordSuccess(i, 1000))));
-      assert.equal(await a.push.enqueueNotification({ ...base, modseq: 10, payload: 'p10' }), 'queued');
-      assert.equal(await b.push.enqueueNotification({ ...base, modseq: 10, payload: 'p10 again' }), 'stale', 'another node saw the same change');
-      assert.equal(await b.push.enqueueNotification({ ...base, modseq: 11, payload: 'p11', urgency: 'high' }, (old) => `${old}+p11`), 'merged');
+      assert.equal(await a.push.enqueueNotification({ ...base, since: 3, modseq: 10, payload: 'p10' }), 'queued');
+      assert.equal(await b.push.enqueueNotification({ ...base, since: 3, modseq: 10, payload: 'p10 again' }), 'stale', 'another node saw the same change');
+      assert.equal(await b.push.enqueueNotification({ ...base, since: 10, modseq: 11, payload: 'p11', urgency: 'high' }, (old) => `${old}+p11`), 'merged');
       const [item, ...rest] = await a.push.leaseDue(2000, 1000, 10);
       assert.equal(rest.length, 0);
       assert.equal(item!.payload, 'p10+p11');
       assert.equal(item!.urgency, 'high');
       assert.deepEqual(await a.push.getMailboxState('ps_1', 1), { mailboxId: 1, notifiedModseq: 11, uidNext: 5 });
       // A leased row is not merged into: the next change gets its own row.
-      assert.equal(await a.push.enqueueNotification({ ...base, modseq: 12, payload: 'p12' }), 'queued');
+      assert.equal(await a.push.enqueueNotification({ ...base, since: 11, modseq: 12, payload: 'p12' }), 'queued');
+    });
+  });
+
+  test('a payload built on a state another node has moved since is refused as raced, and nothing changes', async () => {
+    await withStores(engine, async (a, b, accountId) => {
+      await a.push.createSubscription(newSub(accountId, 'ps_1'), { maxPerAccount: 20 });
+      assert.equal(await a.push.activate('ps_1', { now: 1000, mailboxes: [{ mailboxId: 1, notifiedModseq: 3, uidNext: 2 }] }), true);
+      const base = { subscriptionId: 'ps_1', mailboxId: 1, urgency: 'high' as const, now: 1000 };
+      // Both nodes read the state (modseq 3, UIDNEXT 2); node A queues UID 2 (modseq 4) and it is sent.
+      assert.equal(await a.push.enqueueNotification({ ...base, since: 3, modseq: 4, uidNext: 3, payload: 'uid 2' }), 'queued');
+      for (const i of await a.push.leaseDue(2000, 30_000, 10)) assert.equal(await a.push.recordSuccess(i, 2000), true);
+      // Node B's snapshot is newer (modseq 5, UIDNEXT 4) but its payload starts at UID 2 again.
+      assert.equal(await b.push.enqueueNotification({ ...base, since: 3, modseq: 5, uidNext: 4, payload: 'uid 2, uid 3' }), 'raced');
+      assert.deepEqual(await b.push.getMailboxState('ps_1', 1), { mailboxId: 1, notifiedModseq: 4, uidNext: 3 });
+      assert.equal(await b.push.nextDueAt(), null, 'nothing queued');
+      // Rebuilt on the current state it names UID 3 only.
+      assert.equal(await b.push.enqueueNotification({ ...base, since: 4, modseq: 5, uidNext: 4, payload: 'uid 3' }), 'queued');
+      assert.deepEqual((await a.push.leaseDue(3000, 30_000, 10)).map((i) => i.payload), ['uid 3']);
+      // A mailbox without state counts as modseq 0.
+      assert.equal(await a.push.enqueueNotification({ ...base, mailboxId: 2, since: 1, modseq: 2, uidNext: 2, payload: 'x' }), 'raced');
+      assert.equal(await a.push.enqueueNotification({ ...base, mailboxId: 2, since: 0, modseq: 2, uidNext: 2, payload: 'x' }), 'queued');
     });
   });
 
   test('failures for 24 h suspend; 404/410 end; renewal reactivates a suspended subscription', async () => {
-    await withStores(async (a, _b, accountId) => {
+    await withStores(engine, async (a, _b, accountId) => {
       await a.push.createSubscription(newSub(accountId, 'ps_1'), { maxPerAccount: 20 });
       await a.push.activate('ps_1', { now: 1000, mailboxes: [] });
       let now = 1000;
@@ -91,7 +119,7 @@ describe('push store', () => {
       now += 23 * hour;
       assert.equal(await fail(), 'retry');
       assert.equal((await a.push.getSubscription('ps_1'))!.state, 'active');
-      await a.push.enqueueNotification({ subscriptionId: 'ps_1', mailboxId: 1, modseq: 2, uidNext: 1, payload: 'n', urgency: 'normal', now });
+      await a.push.enqueueNotification({ subscriptionId: 'ps_1', mailboxId: 1, since: 0, modseq: 2, uidNext: 1, payload: 'n', urgency: 'normal', now });
       now += hour;
       assert.equal(await fail(), 'suspended');
       const s = (await a.push.getSubscription('ps_1'))!;
@@ -101,7 +129,7 @@ describe('push store', () => {
       assert.equal((await a.push.activeForAccount(accountId)).length, 0);
       assert.equal(await a.push.renew('ps_1', 100 * hour), true);
       assert.equal((await a.push.getSubscription('ps_1'))!.state, 'active');
-      await a.push.enqueueNotification({ subscriptionId: 'ps_1', mailboxId: 1, modseq: 3, uidNext: 1, payload: 'n', urgency: 'normal', now });
+      await a.push.enqueueNotification({ subscriptionId: 'ps_1', mailboxId: 1, since: 2, modseq: 3, uidNext: 1, payload: 'n', urgency: 'normal', now });
       const [item] = await a.push.leaseDue(now, 1000, 1);
       assert.equal(await a.push.recordFailure(item!, { now, error: 'HTTP 410', retryAt: now, end: true, suspendAfterMs: 24 * hour }), 'ended');
       assert.equal(await a.push.getSubscription('ps_1'), undefined);
@@ -109,7 +137,7 @@ describe('push store', () => {
   });
 
   test('the per-account limit counts other devices; removing the account ends its subscriptions', async () => {
-    await withStores(async (a, _b, accountId) => {
+    await withStores(engine, async (a, _b, accountId) => {
       await a.push.createSubscription(newSub(accountId, 'ps_1', 'd1'), { maxPerAccount: 2 });
       await a.push.createSubscription(newSub(accountId, 'ps_2', 'd2'), { maxPerAccount: 2 });
       const replaced = await a.push.createSubscription(newSub(accountId, 'ps_3', 'd2'), { maxPerAccount: 2 });

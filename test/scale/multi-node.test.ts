@@ -1,7 +1,8 @@
 // Several Pigeon nodes on one PostgreSQL database (in-process Pigeons, plus a child-process queue
 // worker that is killed): changes cross nodes through LISTEN/NOTIFY, UIDs and MODSEQs stay right
-// under concurrent delivery through both nodes, a push notification is sent once, and a node
-// killed mid-delivery leaves each queued message delivered exactly once.
+// under concurrent delivery through both nodes, each new message is named in one push notification
+// although both nodes' notifiers see every change, and a node killed mid-delivery leaves each
+// queued message delivered exactly once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -30,6 +31,50 @@ async function twoNodes(fn: (a: TestPigeon, b: TestPigeon) => Promise<void>, ext
   } finally {
     for (const p of started) await p.close({ timeoutMs: 0 });
     await db.drop();
+  }
+}
+
+interface PushWatch {
+  /** The subjects in each MailboxChange's newMessages, in the order the relay got them. */
+  subjects: string[][];
+  /** Wait until every one of these subjects has been named. */
+  upTo(...subjects: string[]): Promise<void>;
+}
+
+/** Two nodes with push on for example.com and a relay; alice's INBOX subscription is made through
+ *  node A and activated through node B (any node serves any request). */
+async function withPush(fn: (a: TestPigeon, b: TestPigeon, push: PushWatch) => Promise<void>): Promise<void> {
+  const relay = await startTestRelay();
+  try {
+    await twoNodes(async (a, b) => {
+      await a.store.updateDomainSettings('example.com', { pushEnabled: true, pushDetails: true, pushAllowedHosts: ['127.0.0.1'] });
+      const alice: [string, string] = ['alice@example.com', 'alice pw'];
+      const sub = await api(a.ports['https']!, 'POST', '/push/v1/example.com/subscriptions', {
+        auth: alice, body: { deviceId: 'phone-1', deviceName: 'Phone', callbackUrl: relay.url, mailboxes: ['INBOX'] },
+      });
+      assert.equal(sub.status, 201, JSON.stringify(sub.json));
+      const id = sub.json!['id'] as string;
+      const type = (r: { body: Buffer }) => (JSON.parse(r.body.toString('utf8')) as Record<string, unknown>)['type'];
+      const verification = await relay.until((r) => type(r) === 'PushVerification');
+      const code = (JSON.parse(verification.body.toString('utf8')) as Record<string, unknown>)['verificationCode'] as string;
+      const act = await api(b.ports['https']!, 'POST', `/push/v1/example.com/subscriptions/${id}/activate`, { auth: alice, body: { verificationCode: code } });
+      assert.equal(act.status, 200, JSON.stringify(act.json));
+      // Every MailboxChange the relay gets (the activation mail is new mail too).
+      const subjects: string[][] = [];
+      const record = (r: { body: Buffer }) => {
+        if (type(r) !== 'MailboxChange') return;
+        const body = JSON.parse(r.body.toString('utf8')) as { newMessages?: Array<{ subject?: string }> };
+        subjects.push((body.newMessages ?? []).map((m) => m.subject ?? ''));
+      };
+      const named = (subject: string) => subjects.some((list) => list.includes(subject));
+      const upTo = async (...wanted: string[]) => {
+        if (wanted.every(named)) return;
+        await relay.until((r) => (record(r), wanted.every(named)));
+      };
+      await fn(a, b, { subjects, upTo });
+    }, { push: { coalesce_ms: 20, retry_initial_ms: 20 } });
+  } finally {
+    await relay.close();
   }
 }
 
@@ -80,44 +125,29 @@ describe('several nodes on one PostgreSQL', { skip: hasPostgres ? false : 'Postg
     });
   });
 
-  // Intermittent: one CI run out of five saw 2 notifications (issue #10 note); kept visible as todo until fixed.
-  test('a push notification is sent exactly once although both nodes see the change', { todo: 'intermittently 2 notifications across nodes; see the issue #10 note' }, async () => {
-    const relay = await startTestRelay();
-    try {
-      await twoNodes(async (a, b) => {
-        await a.store.updateDomainSettings('example.com', { pushEnabled: true, pushDetails: true, pushAllowedHosts: ['127.0.0.1'] });
-        const alice: [string, string] = ['alice@example.com', 'alice pw'];
-        const sub = await api(a.ports['https']!, 'POST', '/push/v1/example.com/subscriptions', {
-          auth: alice, body: { deviceId: 'phone-1', deviceName: 'Phone', callbackUrl: relay.url, mailboxes: ['INBOX'] },
-        });
-        assert.equal(sub.status, 201, JSON.stringify(sub.json));
-        const id = sub.json!['id'] as string;
-        const type = (r: { body: Buffer }) => (JSON.parse(r.body.toString('utf8')) as Record<string, unknown>)['type'];
-        const verification = await relay.until((r) => type(r) === 'PushVerification');
-        const code = (JSON.parse(verification.body.toString('utf8')) as Record<string, unknown>)['verificationCode'] as string;
-        // Activated through node B: any node serves any request.
-        const act = await api(b.ports['https']!, 'POST', `/push/v1/example.com/subscriptions/${id}/activate`, { auth: alice, body: { verificationCode: code } });
-        assert.equal(act.status, 200, JSON.stringify(act.json));
-        // Every MailboxChange the relay gets, in order (the activation mail is new mail too).
-        const subjects: string[][] = [];
-        const record = (r: { body: Buffer }) => {
-          if (type(r) !== 'MailboxChange') return false;
-          const body = JSON.parse(r.body.toString('utf8')) as { newMessages?: Array<{ subject?: string }> };
-          subjects.push((body.newMessages ?? []).map((m) => m.subject ?? ''));
-          return true;
-        };
-        const upTo = (subject: string) => relay.until((r) => record(r) && subjects.at(-1)!.includes(subject));
-        await sendSmtp(b.ports['smtp']!, { subject: 'push me' });
-        await upTo('push me');
-        // Both notifiers saw that change (node B locally, node A through NOTIFY). A later message
-        // through node A is notified after any duplicate of the first could have been sent.
-        await sendSmtp(a.ports['smtp']!, { subject: 'marker' });
-        await upTo('marker');
-        assert.equal(subjects.filter((list) => list.includes('push me')).length, 1, JSON.stringify(subjects));
-      }, { push: { coalesce_ms: 20, retry_initial_ms: 20 } });
-    } finally {
-      await relay.close();
-    }
+  test('a push notification is sent exactly once although both nodes see the change', async () => {
+    await withPush(async (a, b, push) => {
+      await sendSmtp(b.ports['smtp']!, { subject: 'push me' });
+      await push.upTo('push me');
+      // Both notifiers saw that change (node B locally, node A through NOTIFY). A later message
+      // through node A is notified after any duplicate of the first could have been sent.
+      await sendSmtp(a.ports['smtp']!, { subject: 'marker' });
+      await push.upTo('marker');
+      assert.equal(push.subjects.filter((list) => list.includes('push me')).length, 1, JSON.stringify(push.subjects));
+    });
+  });
+
+  test('messages delivered at once through both nodes are each named in exactly one notification', async () => {
+    await withPush(async (a, b, push) => {
+      // Overlapping notifier runs on both nodes, each reading the mailbox at a different moment.
+      const burst = Array.from({ length: 8 }, (_, i) => `burst ${i}`);
+      await Promise.all(burst.map((subject, i) => sendSmtp((i % 2 ? a : b).ports['smtp']!, { subject })));
+      await push.upTo(...burst);
+      await sendSmtp(a.ports['smtp']!, { subject: 'marker' });
+      await push.upTo('marker');
+      const named = push.subjects.flat();
+      assert.deepEqual(named.filter((s, i) => named.indexOf(s) !== i), [], JSON.stringify(push.subjects));
+    });
   });
 
   test('killing node B during a queue run leaves every message delivered exactly once by node A', async () => {

@@ -148,7 +148,10 @@ export class PostgresPushStore implements PushStore {
       if (!sub || sub.state !== 'active') return 'gone';
       const state = await row<{ notified_modseq: number }>(c,
         'SELECT notified_modseq FROM push_mailbox_state WHERE subscription_id = $1 AND mailbox_id = $2', [input.subscriptionId, input.mailboxId]);
-      if (state && state.notified_modseq >= input.modseq) return 'stale';
+      const notified = state?.notified_modseq ?? 0;
+      if (notified >= input.modseq) return 'stale';
+      // Another notifier queued since this payload's base was read: its UIDs may be named already.
+      if (notified !== input.since) return 'raced';
       await run(c, `INSERT INTO push_mailbox_state (subscription_id, mailbox_id, notified_modseq, uid_next) VALUES ($1, $2, $3, $4)
         ON CONFLICT (subscription_id, mailbox_id) DO UPDATE SET notified_modseq = excluded.notified_modseq, uid_next = excluded.uid_next`,
       [input.subscriptionId, input.mailboxId, input.modseq, input.uidNext]);

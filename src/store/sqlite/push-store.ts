@@ -192,7 +192,10 @@ export class SqlitePushStore implements PushStore {
       if (!sub || sub.state !== 'active') return 'gone';
       const state = this.#get<{ notified_modseq: number }>(
         'SELECT notified_modseq FROM push_mailbox_state WHERE subscription_id = ? AND mailbox_id = ?', input.subscriptionId, input.mailboxId);
-      if (state && state.notified_modseq >= input.modseq) return 'stale';
+      const notified = state?.notified_modseq ?? 0;
+      if (notified >= input.modseq) return 'stale';
+      // Another notifier queued since this payload's base was read: its UIDs may be named already.
+      if (notified !== input.since) return 'raced';
       this.#run('INSERT OR REPLACE INTO push_mailbox_state (subscription_id, mailbox_id, notified_modseq, uid_next) VALUES (?, ?, ?, ?)',
         input.subscriptionId, input.mailboxId, input.modseq, input.uidNext);
       const pending = this.#get<{ id: number; payload: string; urgency: PushUrgency }>(
