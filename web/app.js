@@ -255,7 +255,9 @@ async function accountsScreen(params) {
 
 async function accountScreen(email) {
   const path = `/accounts/${encodeURIComponent(email)}`;
-  const [a, aliases, subs] = await Promise.all([api('GET', path), api('GET', `/aliases?domain=${encodeURIComponent(email.split('@').pop())}`), api('GET', `${path}/push-subscriptions`)]);
+  const [a, aliases, subs, appPasswords] = await Promise.all([
+    api('GET', path), api('GET', `/aliases?domain=${encodeURIComponent(email.split('@').pop())}`), api('GET', `${path}/push-subscriptions`), api('GET', `${path}/app-passwords`),
+  ]);
   const mine = aliases.filter((x) => x.targets.some((t) => t.toLowerCase() === a.email.toLowerCase()));
   const pw = h('form.inline', { 'aria-label': 'Set the password' },
     field('New password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true })),
@@ -269,12 +271,30 @@ async function accountScreen(email) {
     field('Alias address', h('input', { name: 'address', placeholder: `info@${a.domain}`, required: true })),
     h('button', { type: 'submit', text: 'Add alias' }));
   onSubmit(alias, (data) => act(() => api('POST', '/aliases', { address: data.get('address'), targets: [a.email] }), `Alias ${data.get('address')} added.`));
+  const appPassword = h('form.inline', { 'aria-label': 'Create an app password' },
+    field('Name', h('input', { name: 'name', placeholder: 'Phone', maxlength: 100, required: true })),
+    h('button', { type: 'submit', text: 'Create app password' }));
+  onSubmit(appPassword, async (data) => {
+    let made = null;
+    await act(async () => {
+      made = await api('POST', `${path}/app-passwords`, { name: data.get('name') });
+    });
+    // Shown this once: the server keeps only its hash.
+    if (made) show(`App password "${made.name}": ${made.password} (shown only now; enter it in that mail client instead of the account password)`, 'info');
+  });
   return [
     h('div.crumbs', {}, h('a', { href: '#/accounts', text: 'Accounts' }), ' / ', a.email),
     h('h1', { text: a.email }),
     h('dl.facts', {}, h('dt', { text: 'Quota' }), h('dd', { text: a.quota ? formatBytes(a.quota) : 'unlimited' }), h('dt', { text: 'Used' }), h('dd', { text: formatBytes(a.usedBytes) }),
       h('dt', { text: 'Admin' }), h('dd', { text: a.admin === 'none' ? 'no' : a.admin === 'server' ? 'server administrator' : `administrator of ${a.domain}` }), h('dt', { text: 'Created' }), h('dd', { text: when(a.createdAt) })),
     h('h2', { text: 'Password' }), pw,
+    h('h2', { text: 'App passwords' }),
+    table(['Name', 'Created', 'Last used', ''], appPasswords.map((x) => h('tr', { 'data-app-password': x.id }, h('td', { text: x.name }), h('td', { text: when(x.createdAt) }), h('td', { text: when(x.lastUsedAt) }),
+      h('td', {}, h('button.danger', { type: 'button', text: 'Revoke', 'aria-label': `Revoke app password ${x.name}`, onclick: () => {
+        if (!confirm(`Revoke the app password "${x.name}"? Mail clients using it stop working, and push subscriptions made with it end.`)) return;
+        void act(() => api('DELETE', `${path}/app-passwords/${x.id}`), `App password "${x.name}" revoked.`);
+      } })))), 'No app passwords.'),
+    appPassword,
     h('h2', { text: 'Quota' }), quota,
     h('h2', { text: 'Aliases' }),
     table(['Alias', 'Delivers to', ''], mine.map((x) => h('tr', {}, h('td', { text: x.address }), h('td', { text: x.targets.join(', ') }),

@@ -2,9 +2,10 @@
 // validation (the store's own normalisation rules), existence checks, then one store call. Both faces call these, so a
 // rule (what a valid domain is, how a CIDR is normalised) lives in one place.
 import { BadCommand, Refused } from '../shared/errors.js';
-import type { Account, AdminScope, Alias, Domain, DomainSettings, Network, Store } from '../store/store.js';
+import type { Account, AdminScope, Alias, AppPassword, Domain, DomainSettings, Network, Store } from '../store/store.js';
 import * as normalize from '../store/normalize.js';
 import { hashPassword, isPasswordHash } from '../auth/passwords.js';
+import { MAX_APP_PASSWORD_NAME_LENGTH, checkAppPasswordName, createAppPassword } from '../auth/app-passwords.js';
 
 export class InvalidInput extends Error {
   override name = 'InvalidInput';
@@ -55,6 +56,11 @@ export interface AdminOps {
   updateUser(email: string, changes: { quota?: number; isAdmin?: boolean; adminScope?: AdminScope }): Promise<Account>;
   removeUser(email: string): Promise<void>;
   listUsers(domain?: string): Promise<Account[]>;
+  /** A new app password for the user; the password itself is in this answer only (show it once). */
+  addAppPassword(email: string, name: string): Promise<{ appPassword: AppPassword; password: string }>;
+  listAppPasswords(email: string): Promise<AppPassword[]>;
+  /** Revokes it: logins with it fail from now on, and the push subscriptions made with it end. */
+  removeAppPassword(email: string, id: number): Promise<void>;
   addAlias(address: string, targets: string[]): Promise<Alias>;
   removeAlias(address: string): Promise<void>;
   listAliases(domain?: string): Promise<Alias[]>;
@@ -130,6 +136,18 @@ export function adminOps(store: Store): AdminOps {
       await store.removeAccount(account.id);
     },
     listUsers: async (domain) => store.listAccounts(domain === undefined ? undefined : normalizeDomain(domain)),
+    async addAppPassword(email, name) {
+      const label = checkAppPasswordName(name);
+      if (label === null) throw new InvalidInput(`an app password name is 1 to ${MAX_APP_PASSWORD_NAME_LENGTH} printable characters`);
+      const account = await requireUser(email);
+      return createAppPassword(store, account.id, label);
+    },
+    listAppPasswords: async (email) => store.listAppPasswords((await requireUser(email)).id),
+    async removeAppPassword(email, id) {
+      const account = await requireUser(email);
+      if (!Number.isSafeInteger(id) || id < 1) throw new InvalidInput('an app password id is a positive whole number (see: pigeon user app-password list)');
+      if (!(await store.removeAppPassword(account.id, id))) throw new Refused(`${account.email} has no app password ${id}`, 'NONEXISTENT');
+    },
     async addAlias(address, targets) {
       let key: string;
       if (address.startsWith('@')) {

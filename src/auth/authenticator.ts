@@ -10,6 +10,11 @@
 //   same as a wrong password (a dummy scrypt hash is verified).
 // - Every failure is logged with protocol, remote address and username; never the password.
 // - A successful login with an imported or weaker hash stores a fresh scrypt hash (best effort).
+// - The password may be the account's password or one of its app passwords (app-passwords.ts),
+//   unless the request says appPasswords: false (the admin console). A login costs at most two
+//   scrypt computations: the app password stored under the typed password's lookup key (only when
+//   it has an app password's shape and the key is found), then the account password. The answer
+//   names the credential used; an app password's last use is written at most once a minute.
 import type { Config } from '../config/schema.js';
 import type { Account, Store } from '../store/store.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -17,6 +22,7 @@ import { errorMessage } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { hashPassword, MAX_PASSWORD_BYTES, needsRehash, verifyPassword } from './passwords.js';
 import { LoginThrottle } from './throttle.js';
+import { appPasswordLookup, normalizeAppPassword } from './app-passwords.js';
 
 export type Protocol = 'imap' | 'pop3' | 'smtp' | 'http' | 'push';
 
@@ -25,9 +31,17 @@ export interface AuthRequest {
   password: string;
   remoteAddress: string;
   protocol: Protocol;
+  /** Whether an app password may stand for the account password (default true). */
+  appPasswords?: boolean;
 }
 
-export type AuthResult = { ok: true; account: Account } | { ok: false; reason: 'invalid' | 'locked'; retryAfterSeconds?: number };
+/** Which credential a successful login used. */
+export type Credential = { kind: 'password' } | { kind: 'app'; id: number; name: string };
+
+export type AuthResult = { ok: true; account: Account; credential: Credential } | { ok: false; reason: 'invalid' | 'locked'; retryAfterSeconds?: number };
+
+/** An app password's last use is written again only after this long. */
+export const APP_PASSWORD_TOUCH_MS = 60_000;
 
 /** What metrics and the console's "recent failures" learn of each login (never the password). */
 export interface LoginEvent {
@@ -71,6 +85,7 @@ function addressForm(username: string): string | null {
 
 export class Authenticator {
   readonly #store: Store;
+  readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #throttle: LoginThrottle;
@@ -79,9 +94,10 @@ export class Authenticator {
 
   constructor(store: Store, options: AuthenticatorOptions) {
     this.#store = store;
+    this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger();
     this.#sleep = options.sleep ?? defaultSleep;
-    const throttleOptions: ConstructorParameters<typeof LoginThrottle>[0] = { auth: options.auth, clock: options.clock ?? systemClock };
+    const throttleOptions: ConstructorParameters<typeof LoginThrottle>[0] = { auth: options.auth, clock: this.#clock };
     if (options.maxTrackedKeys !== undefined) throttleOptions.maxKeys = options.maxTrackedKeys;
     this.#throttle = new LoginThrottle(throttleOptions);
     this.#observer = options.metrics;
@@ -132,15 +148,23 @@ export class Authenticator {
         throw err;
       }
     }
+    if (account && wellFormed && request.appPasswords !== false) {
+      const app = await this.#appPassword(account, password);
+      if (app) {
+        this.#throttle.recordSuccess(remoteAddress, username);
+        this.#logger.info({ protocol, remoteAddress, username: logName, accountId: account.id, credential: 'app', appPasswordId: app.id }, 'login');
+        return { ok: true, account, credential: { kind: 'app', ...app } };
+      }
+    }
     // Same work whether or not the account exists.
     const stored = account?.passwordHash ?? (await this.#dummy());
     const good = (await verifyPassword(wellFormed ? password : '\u0000', stored)) && account !== undefined && wellFormed;
 
     if (good && account) {
       this.#throttle.recordSuccess(remoteAddress, username);
-      this.#logger.info({ protocol, remoteAddress, username: logName, accountId: account.id }, 'login');
+      this.#logger.info({ protocol, remoteAddress, username: logName, accountId: account.id, credential: 'password' }, 'login');
       if (needsRehash(account.passwordHash)) account = await this.#upgrade(account, password);
-      return { ok: true, account };
+      return { ok: true, account, credential: { kind: 'password' } };
     }
 
     const outcome = this.#throttle.recordFailure(remoteAddress, username);
@@ -158,6 +182,25 @@ export class Authenticator {
     );
     if (outcome.delayMs > 0) await this.#sleep(outcome.delayMs);
     return { ok: false, reason: 'invalid' };
+  }
+
+  /** The app password the typed password is, if any: one lookup, at most one scrypt. */
+  async #appPassword(account: Account, password: string): Promise<{ id: number; name: string } | undefined> {
+    const canonical = normalizeAppPassword(password);
+    if (canonical === null) return undefined;
+    for (const app of await this.#store.appPasswordCredentials(account.id, appPasswordLookup(account.id, canonical))) {
+      if (!(await verifyPassword(canonical, app.passwordHash))) continue;
+      const now = this.#clock.now();
+      if (app.lastUsedAt === null || now - app.lastUsedAt >= APP_PASSWORD_TOUCH_MS || now < app.lastUsedAt) {
+        try {
+          await this.#store.touchAppPassword(app.id, now);
+        } catch (err) {
+          this.#logger.warn({ accountId: account.id, appPasswordId: app.id, err: errorMessage(err) }, 'app password last use not recorded');
+        }
+      }
+      return { id: app.id, name: app.name };
+    }
+    return undefined;
   }
 
   /** Account for a login name: the address itself, else an alias naming exactly one local account. */

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError, Refused, errorMessage } from '../shared/errors.js';
 import { openStore } from '../store/open.js';
 import type { AdminScope, Store } from '../store/store.js';
-import { adminOps, InvalidInput } from '../admin/operations.js';
+import { adminOps, InvalidInput, normalizeEmail } from '../admin/operations.js';
 import { deliverFromCli } from '../delivery/deliver.js';
 import { UsageError, formatSize, parseSize, readPassword, readStdin, table } from './args.js';
 import { listIntegratedAccounts, pushDomainInfo, pushServerEnabled, setPushServerEnabled } from '../push/admin.js';
@@ -35,6 +35,11 @@ const USAGE = `Usage: pigeon <command> [options]
                                               --sent-copy: file submitted mail into Sent
   user remove EMAIL
   user list [--domain DOMAIN] [--json]
+  user app-password add EMAIL --name LABEL [--json]
+                                              make an app password (printed once) for one
+                                              mail client or device
+  user app-password list EMAIL [--json]
+  user app-password remove EMAIL ID           revoke it (its push subscriptions end too)
   alias add ADDRESS TARGET [TARGET…]          ADDRESS may be @domain (catch-all)
   alias remove ADDRESS
   alias list [--domain DOMAIN] [--json]
@@ -163,6 +168,7 @@ function adminFlag(argv: string[]): { argv: string[]; scope: AdminScope | undefi
 }
 
 async function userCommand(rawArgv: string[]): Promise<number> {
+  if (rawArgv[0] === 'app-password') return appPasswordCommand(rawArgv.slice(1));
   const { argv, scope } = adminFlag(rawArgv);
   const { values, positionals } = args(argv, {
     password: { type: 'string' }, quota: { type: 'string' }, 'no-admin': { type: 'boolean' }, domain: { type: 'string' }, 'sent-copy': { type: 'string' },
@@ -212,7 +218,49 @@ async function userCommand(rawArgv: string[]): Promise<number> {
         return 0;
       }
       default:
-        throw new UsageError('usage: pigeon user add|passwd|set|remove|list …');
+        throw new UsageError('usage: pigeon user add|passwd|set|remove|list|app-password …');
+    }
+  });
+}
+
+const when = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+
+/** `pigeon user app-password add|list|remove`. */
+async function appPasswordCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = args(argv, { name: { type: 'string' } });
+  const [verb, email, id] = positionals;
+  const usage = 'user app-password add EMAIL --name LABEL | list EMAIL | remove EMAIL ID';
+  if (verb !== 'add' && verb !== 'list' && verb !== 'remove') throw new UsageError(`usage: pigeon ${usage}`);
+  need(positionals, verb === 'remove' ? 3 : 2, `user app-password ${verb === 'add' ? 'add EMAIL --name LABEL' : verb === 'list' ? 'list EMAIL [--json]' : 'remove EMAIL ID'}`);
+  if (verb === 'add' && values.name === undefined) throw new UsageError('usage: pigeon user app-password add EMAIL --name LABEL (a name to tell it apart, e.g. "Phone")');
+  if (verb === 'remove' && !/^\d{1,15}$/.test(id!)) throw new UsageError(`app password ID must be a number (see: pigeon user app-password list ${email})`);
+  return withStore(config(values.config), async (store) => {
+    const ops = adminOps(store);
+    switch (verb) {
+      case 'add': {
+        const { appPassword: a, password } = await ops.addAppPassword(email!, values.name!);
+        if (values.json) out(JSON.stringify({ id: a.id, name: a.name, password, createdAt: new Date(a.createdAt).toISOString() }));
+        else {
+          out([
+            `app password ${a.id} (${a.name}) added for ${normalizeEmail(email!).email}:`,
+            '',
+            `    ${password}`,
+            '',
+            'Use it in place of the account password in that one mail client; it is not shown again.',
+          ].join('\n'));
+        }
+        return 0;
+      }
+      case 'list': {
+        const list = await ops.listAppPasswords(email!);
+        if (values.json) out(JSON.stringify(list.map((a) => ({ id: a.id, name: a.name, createdAt: new Date(a.createdAt).toISOString(), lastUsedAt: a.lastUsedAt === null ? null : new Date(a.lastUsedAt).toISOString() }))));
+        else out(table(list.map((a) => [String(a.id), a.name, when(a.createdAt), when(a.lastUsedAt)]), ['ID', 'NAME', 'CREATED', 'LAST USED']));
+        return 0;
+      }
+      case 'remove':
+        await ops.removeAppPassword(email!, Number(id));
+        out(`app password ${id} of ${normalizeEmail(email!).email} revoked`);
+        return 0;
     }
   });
 }

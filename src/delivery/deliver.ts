@@ -227,6 +227,8 @@ export async function deliverFromCli(store: Store, input: CliDeliveryInput): Pro
         dsnRet: null,
         dsnEnvid: null,
         accountId: null,
+        // Mail handed over by the MTA in front comes from outside: forwarded as it is, not signed by us.
+        dkimSign: false,
       });
     } catch (err) {
       queueFailed = true;

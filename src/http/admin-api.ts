@@ -13,7 +13,7 @@
 // - Errors come from the one catalogue in errors.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
-import type { Account, Domain, QueuedMessage, Store } from '../store/store.js';
+import type { Account, AppPassword, Domain, QueuedMessage, Store } from '../store/store.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { PushService } from '../push/service.js';
 import type { PushSubscription } from '../store/push-store.js';
@@ -85,6 +85,13 @@ const domainSchema = obj({
 const accountSchema = obj({
   email: str(), domain: str(), quota: int({ description: 'bytes; 0 = unlimited' }), usedBytes: int(), admin: adminLevel, createdAt: str({ format: 'date-time' }),
 }, ['email', 'domain', 'quota', 'usedBytes', 'admin', 'createdAt']);
+const appPasswordSchema = obj({
+  id: int(), name: str(), createdAt: str({ format: 'date-time' }), lastUsedAt: { type: ['string', 'null'], description: 'last login with it (to the minute); null = never used' },
+}, ['id', 'name', 'createdAt', 'lastUsedAt']);
+const newAppPasswordSchema = obj({
+  ...appPasswordSchema.properties,
+  password: str({ description: 'the app password (four groups of four letters); shown in this answer only' }),
+}, [...appPasswordSchema.required, 'password']);
 const aliasSchema = obj({ address: str(), targets: list(str()) }, ['address', 'targets']);
 const networkSchema = obj({ cidr: str(), note: str() }, ['cidr', 'note']);
 const subscriptionSchema = obj({
@@ -128,6 +135,7 @@ const domainQuery = obj({ domain: str({ maxLength: 255 }) });
 const iso = (t: number) => new Date(t).toISOString();
 const adminOf = (a: Account): 'none' | 'domain' | 'server' => (a.isAdmin ? a.adminScope : 'none');
 const accountView = (a: Account) => ({ email: a.email, domain: domainOf(a.email), quota: a.quota, usedBytes: a.usedBytes, admin: adminOf(a), createdAt: iso(a.createdAt) });
+const appPasswordView = (a: AppPassword) => ({ id: a.id, name: a.name, createdAt: iso(a.createdAt), lastUsedAt: a.lastUsedAt === null ? null : iso(a.lastUsedAt) });
 const sessionView = (p: Principal) => ({ email: p.account.email, scope: p.scope, domain: p.domain, csrfToken: p.csrfToken, expiresAt: iso(p.expiresAt) });
 
 /** The outbound relay host (`[queue] smarthost`), or null for direct delivery to each MX. */
@@ -270,7 +278,8 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
     },
   }, async (req, reply) => {
     const body = req.body as { email: string; password: string };
-    const result = await authenticator.authenticate({ username: body.email, password: body.password, remoteAddress: req.ip, protocol: 'http' });
+    // The console takes the account password only: an app password is for one mail client.
+    const result = await authenticator.authenticate({ username: body.email, password: body.password, remoteAddress: req.ip, protocol: 'http', appPasswords: false });
     if (!result.ok) {
       if (result.reason === 'locked') throw new ApiError('locked_out', 'too many failed sign-ins; try again later', result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {});
       throw new ApiError('sign_in_failed', 'wrong address or password');
@@ -428,6 +437,43 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   }, async (req) => {
     const a = await accountIn(me(req), (req.params as { email: string }).email);
     return (await store.push.listSubscriptions({ accountId: a.id })).map(integratedAccount);
+  });
+
+  app.get('/accounts/:email/app-passwords', {
+    config: { resource: 'account' },
+    schema: { summary: 'The account\'s app passwords (never the passwords themselves)', tags: ['accounts'], params: emailParam, response: ok(list(appPasswordSchema)) },
+  }, async (req, reply) => {
+    const a = await accountIn(me(req), (req.params as { email: string }).email);
+    return reply.header('Cache-Control', 'no-store').send((await ops.listAppPasswords(a.email)).map(appPasswordView));
+  });
+
+  app.post('/accounts/:email/app-passwords', {
+    config: { resource: 'app_password' },
+    schema: {
+      summary: 'Make an app password for one mail client or device; the answer carries it, once', tags: ['accounts'], params: emailParam,
+      body: obj({ name: str({ minLength: 1, maxLength: 100 }) }, ['name']), response: created(newAppPasswordSchema),
+    },
+  }, async (req, reply) => {
+    const p = me(req);
+    const a = await accountIn(p, (req.params as { email: string }).email);
+    const { appPassword, password } = await ops.addAppPassword(a.email, (req.body as { name: string }).name);
+    req.log.info({ account: a.email, appPasswordId: appPassword.id, by: p.account.email }, 'app password created by an admin');
+    return reply.code(201).header('Cache-Control', 'no-store').send({ ...appPasswordView(appPassword), password });
+  });
+
+  app.delete('/accounts/:email/app-passwords/:id', {
+    config: { resource: 'app_password' },
+    schema: {
+      summary: 'Revoke an app password (logins with it fail; push subscriptions made with it end)', tags: ['accounts'],
+      params: obj({ email: str({ maxLength: 320 }), id: int({ minimum: 1 }) }, ['email', 'id']), response: noContent,
+    },
+  }, async (req, reply) => {
+    const p = me(req);
+    const params = req.params as { email: string; id: number };
+    const a = await accountIn(p, params.email);
+    await ops.removeAppPassword(a.email, params.id);
+    req.log.info({ account: a.email, appPasswordId: params.id, by: p.account.email }, 'app password revoked by an admin');
+    return reply.code(204).send();
   });
 
   // ---- aliases ----

@@ -2,7 +2,7 @@
 // API, console, OpenAPI document, metrics and security headers (admin-site.ts), autoconfig and the
 // Subscribe URL; the plain-HTTP app serves autoconfiguration (and /metrics to loopback/My
 // Networks) only and redirects everything else to HTTPS.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/store.js';
@@ -43,7 +43,9 @@ export interface HttpDeps {
 
 const baseOptions = (deps: HttpDeps) => ({
   loggerInstance: deps.logger.child({ component: 'http' }),
-  disableRequestLogging: true,
+  // No per-request log lines (fastify 5.x: through a LogController, not the deprecated
+  // top-level disableRequestLogging, FSTDEP023).
+  logController: new LogController({ disableRequestLogging: true }),
   bodyLimit: 1024 * 1024,
   rewriteUrl: (req: { url?: string }) => rewriteAutodiscoverUrl(req.url ?? '/'),
   return503OnClosing: true,

@@ -22,6 +22,7 @@ export const errorCatalogue = {
   alias_not_found: { status: 404, description: 'No such alias.' },
   network_not_found: { status: 404, description: 'That range is not in My Networks.' },
   subscription_not_found: { status: 404, description: 'No such push subscription.' },
+  app_password_not_found: { status: 404, description: 'The account has no app password with that id.' },
   queue_entry_not_found: { status: 404, description: 'No such message on the outbound queue.' },
   domain_exists: { status: 409, description: 'The domain already exists.' },
   account_exists: { status: 409, description: 'An account or alias with that address already exists.' },
@@ -38,7 +39,7 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 /** What a route works on, for naming not-found/exists errors. */
-export type Resource = 'domain' | 'account' | 'alias' | 'network' | 'subscription' | 'queue_entry';
+export type Resource = 'domain' | 'account' | 'alias' | 'network' | 'subscription' | 'queue_entry' | 'app_password';
 
 export class ApiError extends Error {
   override name = 'ApiError';

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Account } from '../store/store.js';
 import type { PushService } from '../push/service.js';
-import { RelayError, type RelayAnswer } from '../push/relay.js';
+import { RelayError, type RelayAnswer, type RelayCredential } from '../push/relay.js';
 
 export interface PushRoutesOptions {
   push: PushService;
@@ -62,11 +62,11 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
     return reply.code(500).send({ error: 'internal error' });
   });
 
-  const authenticate = async (req: FastifyRequest): Promise<Account> => {
+  const authenticate = async (req: FastifyRequest): Promise<{ account: Account; credential: RelayCredential }> => {
     const creds = basicCredentials(req.headers.authorization);
     if (!creds) throw new RelayError(401, 'HTTP Basic credentials of the account are required');
     const result = await authenticator.authenticate({ username: creds.username, password: creds.password, remoteAddress: req.ip, protocol: 'push' });
-    if (result.ok) return result.account;
+    if (result.ok) return { account: result.account, credential: result.credential };
     if (result.reason === 'locked') {
       throw new RelayError(429, 'too many failed logins; try again later', result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {});
     }
@@ -78,22 +78,22 @@ export async function pushRoutes(app: FastifyInstance, options: PushRoutesOption
 
   app.post<DomainParams>('/push/v1/:domain/subscriptions', async (req, reply) => {
     push.checkSubscribeRate(req.ip);
-    const account = await authenticate(req);
-    return send(reply, await push.relay.subscribe({ domain: req.params.domain, account, remoteAddress: req.ip, body: req.body }));
+    const { account, credential } = await authenticate(req);
+    return send(reply, await push.relay.subscribe({ domain: req.params.domain, account, credential, remoteAddress: req.ip, body: req.body }));
   });
 
   app.post<IdParams>('/push/v1/:domain/subscriptions/:id/activate', async (req, reply) => {
-    const account = await authenticate(req);
+    const { account } = await authenticate(req);
     return send(reply, await push.relay.activate({ domain: req.params.domain, id: req.params.id, account, remoteAddress: req.ip, body: req.body }));
   });
 
   app.post<IdParams>('/push/v1/:domain/subscriptions/:id/renew', async (req, reply) => {
-    const account = await authenticate(req);
+    const { account } = await authenticate(req);
     return send(reply, await push.relay.renew({ domain: req.params.domain, id: req.params.id, account, remoteAddress: req.ip, body: req.body }));
   });
 
   app.delete<IdParams>('/push/v1/:domain/subscriptions/:id', async (req, reply) => {
-    const account = await authenticate(req);
+    const { account } = await authenticate(req);
     return send(reply, await push.relay.unsubscribe({ domain: req.params.domain, id: req.params.id, account, remoteAddress: req.ip }));
   });
 }

@@ -15,7 +15,7 @@ import type { EnqueueOutcome, PushSubscription, PushUrgency } from '../store/pus
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
-import { credentialFingerprint } from './relay.js';
+import { endedReason, liveFingerprints } from './relay.js';
 
 /** New messages named in one notification (the newest). */
 export const maxNewMessages = 20;
@@ -51,7 +51,7 @@ export interface NotifierDeps {
   serverEnabled: () => Promise<boolean>;
   /** Something was queued. */
   queued: () => void;
-  /** A subscription made with an old password was found and ended. */
+  /** A subscription made with an old password or a revoked app password was found and ended. */
   ended: (sub: PushSubscription, reason: string) => void;
 }
 
@@ -114,11 +114,11 @@ export class Notifier {
     const account = await store.getAccount(accountId);
     const domain = targets[0] && (await store.getDomain(targets[0].domain));
     if (!account || !domain || !domain.settings.pushEnabled) return;
-    const fingerprint = credentialFingerprint(account);
+    const live = await liveFingerprints(store, account);
     let queued = false;
     for (const sub of targets) {
-      if (sub.credentialFingerprint !== fingerprint) {
-        if (await store.push.deleteSubscription(sub.id)) this.#deps.ended(sub, 'password changed');
+      if (!live.has(sub.credentialFingerprint)) {
+        if (await store.push.deleteSubscription(sub.id)) this.#deps.ended(sub, endedReason(sub.credentialFingerprint));
         continue;
       }
       if (await this.#notify(sub, mailbox, domain.settings.pushDetails)) queued = true;

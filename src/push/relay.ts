@@ -46,6 +46,27 @@ export function credentialFingerprint(account: Pick<Account, 'passwordHash'>): s
   return createHash('sha256').update('pigeon-push-credential\u0000').update(account.passwordHash).digest('hex').slice(0, 32);
 }
 
+/**
+ * Fingerprint of an app password a subscription was made with: its id and a hash of its id and
+ * stored hash. Independent of the account password, so a password change leaves it valid.
+ */
+export function appPasswordFingerprint(app: { id: number; passwordHash: string }): string {
+  const digest = createHash('sha256').update(`pigeon-push-app-credential\u0000${app.id}\u0000`).update(app.passwordHash).digest('hex').slice(0, 32);
+  return `app:${app.id}:${digest}`;
+}
+
+/** The fingerprints a subscription of this account may hold now: its password's and each app password's. */
+export async function liveFingerprints(store: Store, account: Pick<Account, 'id' | 'passwordHash'>): Promise<Set<string>> {
+  const live = new Set([credentialFingerprint(account)]);
+  for (const app of await store.appPasswordCredentials(account.id)) live.add(appPasswordFingerprint(app));
+  return live;
+}
+
+/** Why a subscription whose fingerprint is no longer live ends. */
+export function endedReason(fingerprint: string): string {
+  return fingerprint.startsWith('app:') ? 'app password revoked' : 'password changed';
+}
+
 export function hashCode(code: string): string {
   return createHash('sha256').update(code, 'utf8').digest('hex');
 }
@@ -61,10 +82,15 @@ export interface RelayDeps {
   kick: () => void;
 }
 
+/** The credential the relay authenticated with (auth/authenticator.ts Credential). */
+export type RelayCredential = { kind: 'password' } | { kind: 'app'; id: number };
+
 export interface RelayRequest {
   domain: string;
   /** The authenticated account. */
   account: Account;
+  /** Which of the account's credentials; a subscription keeps its fingerprint. Default: the password. */
+  credential?: RelayCredential;
   remoteAddress: string;
   body: unknown;
 }
@@ -161,6 +187,7 @@ export class RelayProtocol {
       throw err;
     }
 
+    const fingerprint = await this.#fingerprint(request);
     const id = 'ps_' + randomBytes(16).toString('base64url');
     const secret = randomBytes(32).toString('base64url');
     const code = randomBytes(24).toString('base64url');
@@ -168,7 +195,7 @@ export class RelayProtocol {
     try {
       created = await store.push.createSubscription({
         id, accountId: request.account.id, deviceId, deviceName, callbackUrl: url.href, relayHost: url.host, keys, mailboxes, secret,
-        codeHash: hashCode(code), credentialFingerprint: credentialFingerprint(request.account), remoteAddress: request.remoteAddress,
+        codeHash: hashCode(code), credentialFingerprint: fingerprint, remoteAddress: request.remoteAddress,
         createdAt: now, expiresAt,
         verificationPayload: JSON.stringify({ type: 'PushVerification', subscriptionId: id, verificationCode: code }),
       }, { maxPerAccount: config.push.max_subscriptions_per_account });
@@ -238,6 +265,15 @@ export class RelayProtocol {
       this.#deps.logger.info({ subscriptionId: sub.id, account: sub.account, relay: sub.relayHost }, 'push subscription removed by the relay');
     }
     return { status: 204 };
+  }
+
+  /** The fingerprint of the credential the request authenticated with (401 if it was revoked since). */
+  async #fingerprint(request: Pick<RelayRequest, 'account' | 'credential'>): Promise<string> {
+    const credential = request.credential ?? { kind: 'password' };
+    if (credential.kind === 'password') return credentialFingerprint(request.account);
+    const app = (await this.#deps.store.appPasswordCredentials(request.account.id)).find((a) => a.id === credential.id);
+    if (!app) throw new RelayError(401, 'invalid credentials');
+    return appPasswordFingerprint(app);
   }
 
   async #mail(sub: PushSubscription, kind: 'subscribed' | 'activated', now: number): Promise<void> {

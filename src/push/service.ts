@@ -8,8 +8,10 @@
 //   out, leased from the database, so several nodes send each notification once.
 // - Nothing but the verification is sent to a callback before the subscription is activated.
 // - A subscription ends when: the relay says 404/410 or DELETEs it, it expires, it stays pending
-//   past pending_ttl_seconds, its account's password changes (credential fingerprint, checked
-//   before every send and on each sweep), or an admin removes it.
+//   past pending_ttl_seconds, the credential it was made with ends (the account's password
+//   changes, or the app password it was made with is revoked: credential fingerprint, checked
+//   before every send and on each sweep), or an admin removes it. A password change leaves the
+//   subscriptions made with app passwords alone.
 // - Push never sees a password: subscriptions keep a fingerprint of the stored hash.
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
@@ -21,7 +23,7 @@ import { errorMessage } from '../shared/errors.js';
 import { safeTransport, type PushTransport } from './callback.js';
 import { Notifier } from './notifier.js';
 import { DeliveryWorker, type SendReport } from './worker.js';
-import { RelayError, RelayProtocol, credentialFingerprint } from './relay.js';
+import { RelayError, RelayProtocol, endedReason, liveFingerprints } from './relay.js';
 import { ensureVapidKeys } from './web-push.js';
 
 /** The admin's server-wide switch, in push_settings ('on' | 'off'; absent = on). */
@@ -34,7 +36,7 @@ const maxTrackedAddresses = 10_000;
 export interface PushEvents {
   /** An attempt's outcome. */
   attempt: [SendReport];
-  /** A subscription ended (relay 404/410, password change, expiry). */
+  /** A subscription ended (relay 404/410, password change, app password revoked, expiry). */
   ended: [{ subscription: PushSubscription; reason: string }];
 }
 
@@ -47,7 +49,7 @@ export interface PushService {
   isEnabled(): Promise<boolean>;
   /** Counts one SUBSCRIBE from this address; throws RelayError 429 over `subscribe_rate_per_minute`. */
   checkSubscribeRate(remoteAddress: string): void;
-  /** Drop expired and pending-too-long subscriptions and those made with an old password. */
+  /** Drop expired and pending-too-long subscriptions and those made with an old password or a revoked app password. */
   sweep(): Promise<void>;
   /** Work the outbox now (after the clock moved in tests). */
   kick(): void;
@@ -113,14 +115,14 @@ export async function startPushService(deps: PushServiceDeps): Promise<PushServi
     for (const { subscription, reason } of await store.push.deleteExpired(now, now - config.push.pending_ttl_seconds * 1000)) {
       ended(subscription, reason === 'expired' ? 'expired' : 'not activated in time');
     }
-    const fingerprints = new Map<number, string | null>();
+    const fingerprints = new Map<number, Set<string>>();
     for (const sub of await store.push.listSubscriptions()) {
-      let fp = fingerprints.get(sub.accountId);
-      if (fp === undefined) {
+      let live = fingerprints.get(sub.accountId);
+      if (live === undefined) {
         const account = await store.getAccount(sub.accountId);
-        fingerprints.set(sub.accountId, (fp = account ? credentialFingerprint(account) : null));
+        fingerprints.set(sub.accountId, (live = account ? await liveFingerprints(store, account) : new Set()));
       }
-      if (fp !== sub.credentialFingerprint && (await store.push.deleteSubscription(sub.id))) ended(sub, 'password changed');
+      if (!live.has(sub.credentialFingerprint) && (await store.push.deleteSubscription(sub.id))) ended(sub, endedReason(sub.credentialFingerprint));
     }
   };
 

@@ -15,7 +15,7 @@ import { errorMessage } from '../shared/errors.js';
 import { callbackTimeoutMs, checkCallbackUrl, type CallbackRequest, type PushTransport } from './callback.js';
 import { signBody, signatureHeader } from './signing.js';
 import { topicFor, webPushRequest, type VapidKeys } from './web-push.js';
-import { credentialFingerprint } from './relay.js';
+import { endedReason, liveFingerprints } from './relay.js';
 
 /** Rows leased per transaction. */
 const batchSize = 50;
@@ -147,8 +147,8 @@ export class DeliveryWorker {
     const { store, clock, config, logger } = this.#deps;
     const sub = item.subscription;
     const account = await store.getAccount(sub.accountId);
-    if (!account || credentialFingerprint(account) !== sub.credentialFingerprint) {
-      if (await store.push.deleteSubscription(sub.id)) this.#deps.ended(sub, 'password changed');
+    if (!account || !(await liveFingerprints(store, account)).has(sub.credentialFingerprint)) {
+      if (await store.push.deleteSubscription(sub.id)) this.#deps.ended(sub, endedReason(sub.credentialFingerprint));
       return;
     }
     const domain = await store.getDomain(sub.domain);

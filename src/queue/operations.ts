@@ -28,7 +28,7 @@ function checkId(id: number): void {
 export function queueOps(store: Store, options: { kick?: () => void; clock?: Clock } = {}): QueueOps {
   const clock = options.clock ?? systemClock;
   const entry = async (m: QueuedMessageInfo): Promise<QueueEntry> => ({
-    id: m.id, sender: m.sender, blobHash: m.blobHash, size: m.size, createdAt: m.createdAt, dsnRet: m.dsnRet, dsnEnvid: m.dsnEnvid, accountId: m.accountId,
+    id: m.id, sender: m.sender, blobHash: m.blobHash, size: m.size, createdAt: m.createdAt, dsnRet: m.dsnRet, dsnEnvid: m.dsnEnvid, accountId: m.accountId, dkimSign: m.dkimSign,
     recipients: await store.queue.recipientDetails(m.id),
   });
   return {

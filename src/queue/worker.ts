@@ -318,8 +318,9 @@ class Worker implements QueueWorker {
     lease.bytes ??= (async () => {
       const m = lease.leased.message;
       const original = await this.#store.readBlob(m.blobHash);
-      // Sign what our users submit and our own DSNs; relayed/forwarded mail keeps its own signatures.
-      if (m.accountId === null && m.sender !== '') return { original, signed: original };
+      // Signed when queued as ours (authenticated submission, My Networks, our DSNs: the dkimSign
+      // flag) and its From domain has a key (signMessage); forwarded mail keeps its own signatures.
+      if (!m.dkimSign) return { original, signed: original };
       try {
         const { raw } = await signMessage(this.#store, original, { now: this.#clock.now() });
         return { original, signed: raw };
@@ -464,13 +465,13 @@ class Worker implements QueueWorker {
     const dsn = buildDsn({ hostname: this.#hostname, message: m, raw: original, recipients, now });
     const resolution = await resolveRecipient(this.#store, m.sender).catch(() => ({ kind: 'unknown' as const }));
     if (resolution.kind === 'remote') {
-      await this.#store.enqueueMessage({ sender: '', recipients: [{ address: m.sender, notify: [], orcpt: null }], raw: dsn, dsnRet: null, dsnEnvid: null, accountId: null });
+      await this.#store.enqueueMessage({ sender: '', recipients: [{ address: m.sender, notify: [], orcpt: null }], raw: dsn, dsnRet: null, dsnEnvid: null, accountId: null, dkimSign: true });
       this.kick();
     } else if (resolution.kind === 'local') {
       const [res] = await deliverMessage(this.#store, { raw: dsn, recipients: [m.sender] });
       if (res && res.status !== 'delivered') this.#logger.warn({ queueId: m.id, sender: m.sender, status: res.status, err: res.message }, 'queue: DSN not delivered to the local sender');
       if (res && res.remote.length > 0) {
-        await this.#store.enqueueMessage({ sender: '', recipients: res.remote.map((address) => ({ address, notify: [], orcpt: null })), raw: dsn, dsnRet: null, dsnEnvid: null, accountId: null });
+        await this.#store.enqueueMessage({ sender: '', recipients: res.remote.map((address) => ({ address, notify: [], orcpt: null })), raw: dsn, dsnRet: null, dsnEnvid: null, accountId: null, dkimSign: true });
         this.kick();
       }
     } else {

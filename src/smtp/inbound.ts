@@ -7,7 +7,7 @@
 // Authentication-Results (RFC 8601): SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) by
 // mailauth for mail from outside; "auth=pass" for authenticated submission. Fields claiming our
 // own authserv-id that arrive from outside are removed first (RFC 8601 §5).
-import { randomBytes } from 'node:crypto';
+import { randomText } from '../shared/random.js';
 import { authenticate as mailauthAuthenticate, type DNSResolver } from 'mailauth';
 import type { Store } from '../store/store.js';
 import { deliverMessage, type DeliveryResult } from '../delivery/deliver.js';
@@ -36,7 +36,7 @@ export interface InboundOptions {
 
 /** A short id for logs and the Received header. */
 export function messageId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  return randomText(8, 'hex').toUpperCase();
 }
 
 /** RFC 5322 §3.3 date-time in UTC: "Mon, 23 Nov 2026 15:50:00 +0000". */
@@ -163,6 +163,9 @@ export function createAcceptor(options: InboundOptions): (envelope: Envelope, me
           dsnRet: envelope.params.ret,
           dsnEnvid: envelope.params.envid,
           accountId: envelope.account?.id ?? null,
+          // Ours to DKIM-sign: authenticated submission and My Networks clients (printers, web
+          // apps); not mail from outside that an alias forwards.
+          dkimSign: envelope.account !== null || envelope.trustedNetwork,
         }));
         options.onQueued?.();
       }

@@ -41,6 +41,8 @@ export interface Envelope {
   remoteAddress: string;
   tls: TlsInfo | null;
   account: Account | null;
+  /** The client address is in My Networks (never for LMTP, whose MTA in front decided relaying). */
+  trustedNetwork: boolean;
   kind: SessionKind;
   /** CHUNKING was used (Received "with" stays ESMTP; noted for logs). */
   chunked: boolean;
@@ -473,6 +475,7 @@ export class SmtpSession {
       remoteAddress: this.options.remoteAddress,
       tls: this.#tls,
       account: this.#account,
+      trustedNetwork: this.options.trustedNetwork && this.options.kind !== 'lmtp',
       kind: this.options.kind,
       chunked,
     };

@@ -56,6 +56,27 @@ export interface Account {
 
 export type AdminScope = 'domain' | 'server';
 
+/**
+ * A password the account holder uses instead of the account password in one mail client or
+ * device (auth/app-passwords.ts makes and checks them). Never carries its hash.
+ */
+export interface AppPassword {
+  id: number;
+  accountId: number;
+  /** The label the user gave ("Phone", "Thunderbird at work"). */
+  name: string;
+  createdAt: number;
+  /** Last successful login with it (updated at most about once a minute); null when never used. */
+  lastUsedAt: number | null;
+}
+
+/** An app password with what login needs: its lookup key and scrypt hash (auth/ and push/ only). */
+export interface AppPasswordCredential extends AppPassword {
+  /** Short non-secret key derived from the password, so a login verifies one hash, not all. */
+  lookup: string;
+  passwordHash: string;
+}
+
 export interface Alias {
   id: number;
   /** "local@domain", or "@domain" for the domain's catch-all. */
@@ -162,6 +183,23 @@ export interface JournalEntry {
   expunged: number[];
 }
 
+/**
+ * What a session needs to select a mailbox (RFC 9051 §6.3.2), read in one snapshot without loading
+ * a record per message: the view starts from the UIDs alone.
+ */
+export interface MailboxSnapshot {
+  /** The mailbox as of the snapshot (counters, UIDNEXT, HIGHESTMODSEQ). */
+  mailbox: Mailbox;
+  /** UIDs present, ascending, as runs of consecutive UIDs: [first, last] pairs. */
+  uidRuns: Array<[number, number]>;
+  /** Lowest UID without \Seen; 0 when every message is seen. */
+  firstUnseenUid: number;
+  /** Keywords defined in the mailbox (each in its first spelling, mailbox_keywords), sorted. */
+  keywords: string[];
+  /** Messages wait to be claimed as \Recent (claimRecent would return some). */
+  recentPending: boolean;
+}
+
 /** DSN parameters of one recipient (RFC 3461), kept for the outbound queue. */
 export interface QueueRecipient {
   address: string;
@@ -181,6 +219,13 @@ export interface NewQueuedMessage {
   dsnEnvid: string | null;
   /** Account that submitted it (null for relayed mail from My Networks). */
   accountId: number | null;
+  /**
+   * DKIM-sign it with the From domain's key when sent (queue/dkim.ts): true for mail we originate
+   * (authenticated submission, My Networks relaying, our DSNs), false for mail only passing
+   * through (alias forwarding of mail from outside). Omitted: the rule of queues made before this
+   * flag existed, sign when accountId is set or the sender is null.
+   */
+  dkimSign?: boolean;
 }
 
 export type QueueRecipientState = 'queued' | 'delivered' | 'deferred' | 'failed';
@@ -194,6 +239,8 @@ export interface QueuedMessage {
   dsnRet: 'FULL' | 'HDRS' | null;
   dsnEnvid: string | null;
   accountId: number | null;
+  /** DKIM-sign when sent (NewQueuedMessage.dkimSign). */
+  dkimSign: boolean;
   recipients: Array<QueueRecipient & { state: QueueRecipientState; attempts: number; nextAttemptAt: number; lastError: string | null }>;
 }
 
@@ -236,6 +283,19 @@ export interface Store {
   listAccounts(domain?: string): Promise<Account[]>;
   updateAccount(id: number, changes: { passwordHash?: string; quota?: number; isAdmin?: boolean; adminScope?: AdminScope }): Promise<Account>;
   removeAccount(id: number): Promise<void>;
+
+  // App passwords (deleted with their account)
+  /** Refused NONEXISTENT when the account does not exist, LIMIT when it already has
+   *  limits.maxPerAccount, ALREADYEXISTS when it has one with the same lookup key. */
+  createAppPassword(input: { accountId: number; name: string; lookup: string; passwordHash: string }, limits: { maxPerAccount: number }): Promise<AppPassword>;
+  /** The account's app passwords, oldest first, without hashes. */
+  listAppPasswords(accountId: number): Promise<AppPassword[]>;
+  /** Revokes (deletes) one; false when the account has no app password with that id. */
+  removeAppPassword(accountId: number, id: number): Promise<boolean>;
+  /** With hashes: those with this lookup key (login), or all of the account's (push credential checks). */
+  appPasswordCredentials(accountId: number, lookup?: string): Promise<AppPasswordCredential[]>;
+  /** Records a login with it at `at` (last_used_at). */
+  touchAppPassword(id: number, at: number): Promise<void>;
 
   // Aliases
   addAlias(address: string, targets: string[]): Promise<Alias>;
@@ -280,6 +340,8 @@ export interface Store {
   changesSince(mailboxId: number, modseq: number): Promise<JournalEntry>;
   /** RFC 3501 \Recent: the first session to call this after messages arrive gets their UIDs. */
   claimRecent(mailboxId: number): Promise<number[]>;
+  /** The mailbox and its UIDs in one snapshot, for SELECT/EXAMINE; undefined when it does not exist. */
+  mailboxSnapshot(mailboxId: number): Promise<MailboxSnapshot | undefined>;
 
   // URLAUTH (RFC 4467 §3) mailbox access keys
   /** The mailbox's access key (32 random bytes), made on first use and kept until RESETKEY or a

@@ -167,3 +167,54 @@ test('another process appending at the same time gets distinct UIDs and wakes th
   assert.deepEqual((await server.listMessageStates(inbox.id)).map((m) => m.uid), [...all].sort((a, b) => a - b));
   assert.deepEqual(await server.check(), []);
 });
+
+test('a commit is acknowledged, published and shown to readers only after its WAL fsync', async (t) => {
+  const dir = tempDir(t);
+  const store = await openStore({ driver: 'sqlite', url: '', dataDir: dir });
+  t.after(() => store.close());
+  await store.addDomain('example.com');
+  const acct = await store.createAccount({ email: 'a@example.com', passwordHash: 'x' });
+  const inbox = (await store.getMailbox(acct.id, 'INBOX'))!;
+  const order: string[] = [];
+  store.feed.subscribe(acct.id, () => order.push('published'));
+  const raw = Buffer.from('Subject: durable\r\n\r\nbody\r\n');
+  const append = store.appendMessage(inbox.id, { raw, index: indexMessage(raw) }).then((r) => {
+    order.push('acknowledged');
+    return r;
+  });
+  // The group commit runs in this turn's check phase; the fsync of the WAL completes later, on
+  // libuv's pool. A read issued in between must not see the committed but unsynced message.
+  await new Promise((resolve) => setImmediate(resolve));
+  const seen = await store.getMailbox(acct.id, 'INBOX');
+  order.push('read');
+  assert.deepEqual(order, ['published', 'acknowledged', 'read']);
+  assert.equal(seen!.uidNext, (await append).uid + 1);
+  const states = await store.listMessageStates(inbox.id);
+  assert.deepEqual(states.map((s) => s.uid), [(await append).uid]);
+});
+
+test('domains and My Networks are cached, and a change by another process is seen within a moment', async (t) => {
+  const dir = tempDir(t);
+  const server = await openStore({ driver: 'sqlite', url: '', dataDir: dir });
+  t.after(() => server.close());
+  await server.addDomain('example.com');
+  assert.ok(await server.getDomain('example.com'));
+  assert.equal(await server.getDomain('other.example'), undefined);
+  assert.deepEqual(await server.listNetworks(), []);
+  // A caller changing what it got back does not change the cache.
+  const d = (await server.getDomain('example.com'))!;
+  d.settings.pushAllowedHosts.push('mutated.example');
+  assert.deepEqual((await server.getDomain('example.com'))!.settings.pushAllowedHosts, []);
+  // Own writes are seen at once.
+  await server.updateDomainSettings('example.com', { pushAllowedHosts: ['relay.example'] });
+  assert.deepEqual((await server.getDomain('example.com'))!.settings.pushAllowedHosts, ['relay.example']);
+  // Another connection (the CLI in another process) adds a domain and a network.
+  const cli = await openStore({ driver: 'sqlite', url: '', dataDir: dir });
+  await cli.addDomain('other.example');
+  await cli.addNetwork('192.0.2.0/24');
+  await cli.close();
+  const deadline = Date.now() + 5000;
+  while (!(await server.getDomain('other.example')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(await server.getDomain('other.example'));
+  assert.deepEqual((await server.listNetworks()).map((n) => n.cidr), ['192.0.2.0/24']);
+});

@@ -132,6 +132,46 @@ export function runStoreConformance(name: string, open: () => Promise<StoreHarne
         await store.removeNetwork('192.0.2.0/24');
         assert.deepEqual((await store.listNetworks()).map((n) => n.cidr), ['2001:db8::1/128']);
       });
+
+      test('app passwords: created up to the limit, listed without hashes, found by lookup key, revoked, deleted with the account', async (t) => {
+        const { h, store, alice } = await setup(t);
+        const bob = await store.createAccount({ email: 'bob@example.com', passwordHash: 'hash' });
+        const phone = await store.createAppPassword({ accountId: alice.id, name: 'Phone', lookup: 'aa11', passwordHash: 'h1' }, { maxPerAccount: 2 });
+        assert.equal(phone.name, 'Phone');
+        assert.equal(phone.lastUsedAt, null);
+        assert.equal(phone.accountId, alice.id);
+        // A lookup key is unique per account, not across accounts.
+        await rejects(store.createAppPassword({ accountId: alice.id, name: 'Other', lookup: 'aa11', passwordHash: 'h2' }, { maxPerAccount: 2 }), 'ALREADYEXISTS');
+        const bobs = await store.createAppPassword({ accountId: bob.id, name: 'Phone', lookup: 'aa11', passwordHash: 'hb' }, { maxPerAccount: 2 });
+        const laptop = await store.createAppPassword({ accountId: alice.id, name: 'Laptop', lookup: 'bb22', passwordHash: 'h3' }, { maxPerAccount: 2 });
+        await rejects(store.createAppPassword({ accountId: alice.id, name: 'Third', lookup: 'cc33', passwordHash: 'h4' }, { maxPerAccount: 2 }), 'LIMIT');
+        await rejects(store.createAppPassword({ accountId: 999_999, name: 'X', lookup: 'dd44', passwordHash: 'h' }, { maxPerAccount: 2 }), 'NONEXISTENT');
+        await rejects(store.createAppPassword({ accountId: alice.id, name: '', lookup: 'dd44', passwordHash: 'h' }, { maxPerAccount: 5 }), undefined, BadCommand);
+
+        const listed = await store.listAppPasswords(alice.id);
+        assert.deepEqual(listed.map((a) => [a.id, a.name]), [[phone.id, 'Phone'], [laptop.id, 'Laptop']]);
+        assert.ok(listed.every((a) => !('passwordHash' in a) && !('lookup' in a)), 'list carries no hashes');
+        const found = await store.appPasswordCredentials(alice.id, 'aa11');
+        assert.deepEqual(found.map((a) => [a.id, a.passwordHash]), [[phone.id, 'h1']]);
+        assert.deepEqual((await store.appPasswordCredentials(alice.id)).map((a) => a.lookup), ['aa11', 'bb22']);
+        assert.deepEqual(await store.appPasswordCredentials(alice.id, 'ffff'), []);
+
+        await store.touchAppPassword(phone.id, 1_700_000_000_000);
+        const other = await h.reopen();
+        assert.equal((await other.listAppPasswords(alice.id))[0]?.lastUsedAt, 1_700_000_000_000);
+
+        // Revoking needs the right account; another account's id is not found.
+        assert.equal(await store.removeAppPassword(alice.id, bobs.id), false);
+        assert.equal(await store.removeAppPassword(alice.id, phone.id), true);
+        assert.equal(await store.removeAppPassword(alice.id, phone.id), false);
+        assert.deepEqual((await store.appPasswordCredentials(alice.id, 'aa11')), []);
+        assert.deepEqual((await store.listAppPasswords(bob.id)).map((a) => a.id), [bobs.id]);
+
+        await store.removeAccount(alice.id);
+        assert.deepEqual(await store.listAppPasswords(alice.id), []);
+        assert.deepEqual(await store.appPasswordCredentials(alice.id), []);
+        assert.deepEqual(await store.check(), []);
+      });
     });
 
     describe('UIDs and UIDVALIDITY', () => {
@@ -248,10 +288,50 @@ export function runStoreConformance(name: string, open: () => Promise<StoreHarne
         await append(store, inbox, 'c');
         assert.deepEqual(await store.claimRecent(inbox), [3]);
       });
+
+      test('mailboxSnapshot: UIDs as runs, first unseen, keywords and pending \\Recent in one read', async (t) => {
+        const { store, alice, inbox } = await setup(t);
+        const present = async (id: number) => (await store.listMessageStates(id)).map((s) => s.uid);
+        const expand = (runs: Array<[number, number]>) => runs.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
+        const empty = (await store.mailboxSnapshot(inbox))!;
+        assert.deepEqual([empty.uidRuns, empty.firstUnseenUid, empty.keywords, empty.recentPending, empty.mailbox.messageCount], [[], 0, [], false, 0]);
+        for (let i = 1; i <= 10; i++) await append(store, inbox, `m${i}`, { flags: i <= 3 ? ['\\Seen'] : i === 7 ? ['$Work'] : [] });
+        await store.storeFlags(inbox, [8], { mode: 'add', flags: ['Later', '$work'] });
+        await store.expunge(inbox, [2, 5, 6, 10]);
+        const s = (await store.mailboxSnapshot(inbox))!;
+        // Fewer tombstones than messages: the runs are the gaps between tombstones.
+        assert.deepEqual(s.uidRuns, [[1, 1], [3, 4], [7, 9]]);
+        assert.deepEqual(expand(s.uidRuns), await present(inbox));
+        assert.equal(s.firstUnseenUid, 4);
+        assert.deepEqual(s.keywords, ['$Work', 'Later'], 'first spelling, sorted');
+        assert.equal(s.recentPending, true);
+        assert.deepEqual(s.mailbox, await store.getMailboxById(inbox));
+        await store.claimRecent(inbox);
+        assert.equal((await store.mailboxSnapshot(inbox))!.recentPending, false);
+        // A keyword stays defined in the mailbox when no message has it any more.
+        await store.storeFlags(inbox, [7, 8], { mode: 'remove', flags: ['$Work', 'Later'] });
+        assert.deepEqual((await store.mailboxSnapshot(inbox))!.keywords, ['$Work', 'Later']);
+        await store.storeFlags(inbox, [4, 7, 8, 9], { mode: 'add', flags: ['\\Seen'] });
+        assert.equal((await store.mailboxSnapshot(inbox))!.firstUnseenUid, 0);
+        await store.storeFlags(inbox, [8], { mode: 'remove', flags: ['\\Seen'] });
+        assert.equal((await store.mailboxSnapshot(inbox))!.firstUnseenUid, 8);
+        // More tombstones than messages: the UIDs are read from the messages.
+        await store.expunge(inbox, [1, 3, 4]);
+        const few = (await store.mailboxSnapshot(inbox))!;
+        assert.deepEqual(few.uidRuns, [[7, 9]]);
+        assert.equal(few.mailbox.messageCount, 3);
+        // Copies and moves give UIDs in blocks; the snapshot follows them into the target.
+        const archive = (await store.getMailbox(alice.id, 'Archive'))!.id;
+        await store.copyMessages(inbox, [7, 8, 9], archive);
+        await store.moveMessages(inbox, [8], archive);
+        assert.deepEqual(expand((await store.mailboxSnapshot(archive))!.uidRuns), [1, 2, 3, 4]);
+        assert.deepEqual((await store.mailboxSnapshot(inbox))!.uidRuns, [[7, 7], [9, 9]]);
+        assert.equal(await store.mailboxSnapshot(999_999), undefined);
+      });
     });
 
     describe('copy, move, blobs and quota', () => {
-      test('copy shares the blob, gets a new EMAILID, and survives expunge of the original', async (t) => {
+      test('copy shares the blob, keeps the EMAILID (RFC 8474 §5.1), and survives expunge of the original', async (t) => {
         const { store, alice, inbox } = await setup(t);
         const archive = (await store.getMailbox(alice.id, 'Archive'))!;
         await append(store, inbox, 'a', { flags: ['\\Seen', '$Work'] });
@@ -260,7 +340,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreHarne
         const [src] = await store.getMessages(inbox, [1]);
         const [dst] = await store.getMessages(archive.id, [1]);
         assert.equal(dst!.blobHash, src!.blobHash);
-        assert.notEqual(dst!.emailId, src!.emailId);
+        assert.equal(dst!.emailId, src!.emailId);
         assert.equal(dst!.threadId, src!.threadId);
         assert.deepEqual(dst!.flags, ['\\Seen', '$Work']);
         assert.deepEqual(dst!.index, src!.index);
@@ -476,6 +556,29 @@ export function runStoreConformance(name: string, open: () => Promise<StoreHarne
         assert.equal(await again.getQueuedMessage(q.id), undefined);
         await rejects(again.readBlob(q.blobHash), 'NONEXISTENT');
         assert.deepEqual(await again.check(), []);
+      });
+
+      test('the DKIM signing decision is kept with the queued message; omitted, it follows account and null sender', async (t) => {
+        const { h, store, alice } = await setup(t);
+        const to = [{ address: 'x@other.org', notify: [], orcpt: null }];
+        const base = { raw: raw('q'), dsnRet: null, dsnEnvid: null, recipients: to };
+        // Given explicitly, against what the fallback would say.
+        const relayed = await store.enqueueMessage({ ...base, sender: 'printer@example.com', accountId: null, dkimSign: true });
+        const forwarded = await store.enqueueMessage({ ...base, sender: 'someone@example.org', accountId: alice.id, dkimSign: false });
+        // Omitted: signed when an account submitted it or it is a DSN.
+        const submitted = await store.enqueueMessage({ ...base, sender: 'alice@example.com', accountId: alice.id });
+        const dsn = await store.enqueueMessage({ ...base, sender: '', accountId: null });
+        const passing = await store.enqueueMessage({ ...base, sender: 'someone@example.org', accountId: null });
+        const expected = [[relayed.id, true], [forwarded.id, false], [submitted.id, true], [dsn.id, true], [passing.id, false]];
+        assert.deepEqual([relayed, forwarded, submitted, dsn, passing].map((q) => [q.id, q.dkimSign]), expected);
+        await rejects(store.enqueueMessage({ ...base, sender: '', accountId: null, dkimSign: 'yes' as unknown as boolean }), undefined, BadCommand);
+        await store.close();
+        const again = await h.reopen();
+        assert.deepEqual((await again.listQueue()).map((q) => [q.id, q.dkimSign]), expected);
+        assert.equal((await again.getQueuedMessage(relayed.id))?.dkimSign, true);
+        // The worker sees it on the leased message.
+        const leased = await again.queue.leaseDue({ now: Date.now() + 60_000, leaseMs: 60_000, limit: 10 });
+        assert.deepEqual(leased.map((l) => [l.message.id, l.message.dkimSign]).sort((a, b) => Number(a[0]) - Number(b[0])), expected);
       });
     });
 

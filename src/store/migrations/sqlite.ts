@@ -340,4 +340,46 @@ CREATE TABLE metadata (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'queue dkim sign',
+    sql: `
+-- Whether the queue worker DKIM-signs the message with its From domain's key (queue/worker.ts),
+-- decided when it is queued: 1 for mail we originate (authenticated submission, clients in My
+-- Networks, our own DSNs), 0 for mail passing through (alias forwarding of mail from outside).
+-- Rows queued before keep the earlier rule: signed when submitted by an account or a DSN.
+ALTER TABLE queue_messages ADD COLUMN dkim_sign INTEGER NOT NULL DEFAULT 0 CHECK (dkim_sign IN (0, 1));
+UPDATE queue_messages SET dkim_sign = 1 WHERE account_id IS NOT NULL OR sender = '';
+`,
+  },
+  {
+    version: 9,
+    name: 'unseen messages index',
+    sql: `
+-- SELECT's first unseen message (RFC 3501 §7.1 UNSEEN) without scanning the mailbox: the unseen
+-- messages in UID order. The store's query repeats this WHERE expression exactly, so the planner
+-- can use the index.
+CREATE INDEX messages_unseen ON messages(mailbox_id, uid) WHERE instr(' ' || flags || ' ', ' \\Seen ') = 0;
+`,
+  },
+  {
+    version: 10,
+    name: 'app passwords',
+    sql: `
+-- App passwords (auth/app-passwords.ts): generated passwords an account holder gives one mail
+-- client instead of the account password, each revocable on its own. Only a scrypt hash is kept;
+-- lookup is a short non-secret key derived from the password (unique per account), so a login
+-- verifies one hash instead of trying them all. Deleted with the account.
+CREATE TABLE app_passwords (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  lookup        TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  last_used_at  INTEGER,
+  UNIQUE (account_id, lookup)
+);
+`,
+  },
 ];

@@ -34,9 +34,11 @@ import type { MessageIndex } from '../../mail/types.js';
 import type {
   Account, AdminScope, Alias, AppendResult, CopyResult, Domain, DomainSettings, JournalEntry, Mailbox, MessageMeta, MessageRecord,
   MessageState, Network, NewMessage, NewQueuedMessage, QueuedMessage, QueueRecipientState, SpecialUse, Store,
-  StoreFlagsOptions, StoreFlagsResult, MetadataEntry, MetadataTarget,
+  StoreFlagsOptions, StoreFlagsResult, MetadataEntry, MetadataTarget, MailboxSnapshot,
 } from '../store.js';
+import type { AppPassword, AppPasswordCredential } from '../store.js';
 import { defaultDomainSettings } from '../store.js';
+import { runsBetween, runsOf } from '../uid-runs.js';
 import { PostgresBlobs, blobHash } from './blobs.js';
 import { PostgresPushStore } from './push-store.js';
 import { PostgresQueueStore } from './queue-store.js';
@@ -67,7 +69,7 @@ interface DomainRow { id: number; name: string; created_at: number; push_enabled
 interface AccountRow { id: number; email: string; domain_id: number; password_hash: string; quota: number; used_bytes: number; is_admin: number; admin_scope: AdminScope; created_at: number }
 interface MailboxRow { id: number; account_id: number; name: string; uid_validity: number; uid_next: number; highest_modseq: number; special_use: string | null; created_at: number; message_count: number; total_size: number; unseen_count: number; subscribed: number }
 interface MessageRow { id: number; mailbox_id: number; uid: number; modseq: number; flags: string; internal_date: number; save_date: number; size: number; blob_hash: string; email_id: string; thread_id: string; index_json?: string }
-interface QueueMessageRow { id: number; sender: string; blob_hash: string; size: number; created_at: number; dsn_ret: 'FULL' | 'HDRS' | null; dsn_envid: string | null; account_id: number | null }
+interface QueueMessageRow { id: number; sender: string; blob_hash: string; size: number; created_at: number; dsn_ret: 'FULL' | 'HDRS' | null; dsn_envid: string | null; account_id: number | null; dkim_sign: number }
 interface QueueRecipientRow { message_id: number; address: string; notify: string; orcpt: string | null; state: QueueRecipientState; attempts: number; next_attempt_at: number; last_error: string | null }
 interface LockedMailbox { account_id: number; uid_next: number; highest_modseq: number; uid_validity: number; recent_uid: number }
 
@@ -137,6 +139,18 @@ function checkId(id: number, what: string): void {
   if (!Number.isSafeInteger(id) || id < 1) throw new BadCommand(`invalid ${what} id`);
 }
 
+interface SnapshotRow { row: MailboxRow & { recent_uid: number }; firstUnseen: number; keywords: string[]; gaps: number[] | null }
+
+function snapshotOf(r: SnapshotRow, uidRuns: Array<[number, number]>): MailboxSnapshot {
+  return {
+    mailbox: toMailbox(r.row),
+    uidRuns,
+    firstUnseenUid: r.firstUnseen,
+    keywords: [...r.keywords].sort(),
+    recentPending: r.row.recent_uid < r.row.uid_next - 1,
+  };
+}
+
 /** A lookup id that cannot exist (not an integer, out of BIGINT range) finds nothing instead of failing the query. */
 function validId(id: number): boolean {
   return Number.isSafeInteger(id) && id >= 1;
@@ -166,6 +180,26 @@ export async function migratePostgres(url: string, clock: Clock = systemClock): 
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+interface AppPasswordRow {
+  id: number;
+  account_id: number;
+  name: string;
+  lookup: string;
+  password_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+function toAppPassword(r: AppPasswordRow): AppPassword {
+  return { id: r.id, accountId: r.account_id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at };
+}
+
+function checkAppPasswordInput(input: { name: string; lookup: string; passwordHash: string }): void {
+  if (typeof input.name !== 'string' || input.name.length < 1 || input.name.length > 100 || /[\u0000-\u001f\u007f]/.test(input.name)) throw new BadCommand('an app password name is 1 to 100 printable characters');
+  if (typeof input.lookup !== 'string' || !/^[0-9a-f]{1,64}$/.test(input.lookup)) throw new BadCommand('invalid app password lookup key');
+  if (typeof input.passwordHash !== 'string' || input.passwordHash.length === 0 || input.passwordHash.length > 1024) throw new BadCommand('invalid password hash');
 }
 
 export class PostgresStore implements Store {
@@ -435,6 +469,45 @@ export class PostgresStore implements Store {
     }
     await run(c, 'DELETE FROM subscriptions WHERE account_id = $1', [id]);
     await run(c, 'DELETE FROM accounts WHERE id = $1', [id]);
+  }
+
+  // ---- app passwords ----
+
+  async createAppPassword(input: { accountId: number; name: string; lookup: string; passwordHash: string }, limits: { maxPerAccount: number }): Promise<AppPassword> {
+    checkId(input.accountId, 'account');
+    checkAppPasswordInput(input);
+    return this.#write(async (c) => {
+      // The account row lock serialises creations for one account, so the limit holds across nodes.
+      if (!(await row(c, 'SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [input.accountId]))) throw new Refused(`account ${input.accountId} does not exist`, 'NONEXISTENT');
+      const count = Number((await row<{ n: number }>(c, 'SELECT count(*)::int AS n FROM app_passwords WHERE account_id = $1', [input.accountId]))!.n);
+      if (count >= limits.maxPerAccount) throw new Refused(`the account already has ${count} app passwords (at most ${limits.maxPerAccount})`, 'LIMIT');
+      if (await row(c, 'SELECT 1 FROM app_passwords WHERE account_id = $1 AND lookup = $2', [input.accountId, input.lookup])) throw new Refused('an app password with this lookup key exists', 'ALREADYEXISTS');
+      return toAppPassword((await row<AppPasswordRow>(c, 'INSERT INTO app_passwords (account_id, name, lookup, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+        [input.accountId, input.name, input.lookup, input.passwordHash, this.#now()]))!);
+    });
+  }
+
+  async listAppPasswords(accountId: number): Promise<AppPassword[]> {
+    if (!validId(accountId)) return this.#read(async () => []);
+    return (await this.#read((db) => rows<AppPasswordRow>(db, 'SELECT * FROM app_passwords WHERE account_id = $1 ORDER BY id', [accountId]))).map(toAppPassword);
+  }
+
+  async removeAppPassword(accountId: number, id: number): Promise<boolean> {
+    if (!validId(accountId) || !validId(id)) return this.#read(async () => false);
+    return this.#write(async (c) => (await run(c, 'DELETE FROM app_passwords WHERE id = $1 AND account_id = $2', [id, accountId])) > 0);
+  }
+
+  async appPasswordCredentials(accountId: number, lookup?: string): Promise<AppPasswordCredential[]> {
+    if (!validId(accountId)) return this.#read(async () => []);
+    const list = await this.#read((db) => lookup === undefined
+      ? rows<AppPasswordRow>(db, 'SELECT * FROM app_passwords WHERE account_id = $1 ORDER BY id', [accountId])
+      : rows<AppPasswordRow>(db, 'SELECT * FROM app_passwords WHERE account_id = $1 AND lookup = $2', [accountId, lookup]));
+    return list.map((r) => ({ ...toAppPassword(r), lookup: r.lookup, passwordHash: r.password_hash }));
+  }
+
+  async touchAppPassword(id: number, at: number): Promise<void> {
+    if (!validId(id)) return;
+    await this.#write(async (c) => void (await run(c, 'UPDATE app_passwords SET last_used_at = $1 WHERE id = $2', [at, id])));
   }
 
   // ---- aliases ----
@@ -939,7 +1012,7 @@ export class PostgresStore implements Store {
       modseq += 1;
       await run(c, `INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, save_date, size, blob_hash, email_id, thread_id, index_json)
         SELECT $1, $2, $3, $4, internal_date, $5, size, blob_hash, $6, thread_id, index_json FROM messages WHERE id = $7`,
-        [toId, uid, modseq, flagText(flags), now, move ? r.email_id : newObjectId('M'), r.id]);
+        [toId, uid, modseq, flagText(flags), now, r.email_id /* RFC 8474 §5.1: a copy or move keeps the EMAILID */, r.id]);
       await this.#blobs.addRef(c, r.blob_hash);
       if (!hasSeen(flags)) unseen += 1;
       mapping.push({ from: r.uid, to: uid });
@@ -981,6 +1054,42 @@ export class PostgresStore implements Store {
     }, { mailboxes: [mailboxId] });
   }
 
+  /**
+   * One statement (one snapshot): the mailbox, its first unseen message (messages_unseen), its
+   * keywords, and its tombstones when they are no more than its messages. Every UID below uid_next
+   * was given to one message, which is present or left a tombstone; so when uid_next - 1 -
+   * tombstones = message_count, the UIDs are the gaps between tombstones and no message row is
+   * read. Otherwise the runs are computed from the messages, in a REPEATABLE READ transaction.
+   */
+  async mailboxSnapshot(mailboxId: number): Promise<MailboxSnapshot | undefined> {
+    if (!validId(mailboxId)) return this.#read(async () => undefined);
+    const fast = await this.#read((db) => this.#snapshotRow(db, mailboxId));
+    if (!fast) return undefined;
+    if (fast.gaps !== null) return snapshotOf(fast, runsBetween(fast.gaps, fast.row.uid_next - 1));
+    return this.#track(transaction(this.#pool, async (c) => {
+      const again = await this.#snapshotRow(c, mailboxId);
+      if (!again) return undefined;
+      if (again.gaps !== null) return snapshotOf(again, runsBetween(again.gaps, again.row.uid_next - 1));
+      const uids = await c.query<[number]>({ text: 'SELECT uid FROM messages WHERE mailbox_id = $1 ORDER BY uid', values: [mailboxId], rowMode: 'array' });
+      return snapshotOf(again, runsOf(uids.rows.map((r) => r[0])));
+    }, { begin: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' }));
+  }
+
+  /** The snapshot row; `gaps` is null when the tombstones cannot give the UIDs (see mailboxSnapshot). */
+  async #snapshotRow(db: Sql, mailboxId: number): Promise<SnapshotRow | undefined> {
+    const r = await row<MailboxRow & { recent_uid: number; first_unseen: number | null; keywords: string[]; gaps: string[] }>(db,
+      `SELECT s.*, b.recent_uid,
+         (SELECT x.uid FROM messages x WHERE x.mailbox_id = b.id AND position(' \\Seen ' in ' ' || x.flags || ' ') = 0 ORDER BY x.uid LIMIT 1) AS first_unseen,
+         ARRAY(SELECT k.keyword FROM mailbox_keywords k WHERE k.mailbox_id = b.id) AS keywords,
+         ARRAY(SELECT t.uid FROM tombstones t WHERE t.mailbox_id = b.id ORDER BY t.uid LIMIT b.message_count + 1) AS gaps
+       FROM (${mailboxSelect} WHERE m.id = $1) s JOIN mailboxes b ON b.id = s.id`, [mailboxId]);
+    if (!r) return undefined;
+    // BIGINT arrays arrive as strings (pool.ts maps only BIGINT scalars to numbers).
+    const gaps = r.gaps.map(Number);
+    const complete = gaps.length <= r.message_count && r.uid_next - 1 - gaps.length === r.message_count;
+    return { row: r, firstUnseen: r.first_unseen ?? 0, keywords: r.keywords, gaps: complete ? gaps : null };
+  }
+
   // ---- outbound queue ----
 
   async enqueueMessage(message: NewQueuedMessage): Promise<QueuedMessage> {
@@ -996,12 +1105,15 @@ export class PostgresStore implements Store {
     }
     if (message.dsnRet !== null && message.dsnRet !== 'FULL' && message.dsnRet !== 'HDRS') throw new BadCommand('invalid RET');
     if (message.dsnEnvid !== null && (typeof message.dsnEnvid !== 'string' || message.dsnEnvid.length > 100)) throw new BadCommand('invalid ENVID');
+    if (message.dkimSign !== undefined && typeof message.dkimSign !== 'boolean') throw new BadCommand('invalid DKIM signing flag');
+    // Omitted: the rule of rows queued before the flag existed (migration 'queue dkim sign').
+    const dkimSign = message.dkimSign ?? (message.accountId !== null || message.sender === '');
     const hash = blobHash(message.raw);
     const id = await this.#write(async (c) => {
       const now = this.#now();
       await this.#blobs.add(c, hash, message.raw, now);
-      const qid = (await row<{ id: number }>(c, 'INSERT INTO queue_messages (sender, blob_hash, size, created_at, dsn_ret, dsn_envid, account_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
-        [message.sender, hash, message.raw.length, now, message.dsnRet, message.dsnEnvid, message.accountId]))!.id;
+      const qid = (await row<{ id: number }>(c, 'INSERT INTO queue_messages (sender, blob_hash, size, created_at, dsn_ret, dsn_envid, account_id, dkim_sign) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id',
+        [message.sender, hash, message.raw.length, now, message.dsnRet, message.dsnEnvid, message.accountId, dkimSign ? 1 : 0]))!.id;
       for (const r of message.recipients) {
         await run(c, 'INSERT INTO queue_recipients (message_id, address, notify, orcpt, next_attempt_at) VALUES ($1, $2, $3, $4, $5)',
           [qid, r.address, r.notify.map((n) => n.toUpperCase()).join(','), r.orcpt, now]);
@@ -1024,7 +1136,7 @@ export class PostgresStore implements Store {
     }
     return list.map((r) => ({
       id: r.id, sender: r.sender, blobHash: r.blob_hash, size: r.size, createdAt: r.created_at, dsnRet: r.dsn_ret, dsnEnvid: r.dsn_envid,
-      accountId: r.account_id, recipients: byMessage.get(r.id) ?? [],
+      accountId: r.account_id, dkimSign: r.dkim_sign === 1, recipients: byMessage.get(r.id) ?? [],
     }));
   }
 

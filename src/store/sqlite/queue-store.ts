@@ -13,7 +13,7 @@ interface RecipientRow {
   next_attempt_at: number; last_error: string | null; status_code: string | null; remote_mta: string | null; dsn_pending: DsnAction | null;
   delay_notified: number; lease_until: number | null;
 }
-interface MessageRow { id: number; sender: string; blob_hash: string; size: number; created_at: number; dsn_ret: 'FULL' | 'HDRS' | null; dsn_envid: string | null; account_id: number | null }
+interface MessageRow { id: number; sender: string; blob_hash: string; size: number; created_at: number; dsn_ret: 'FULL' | 'HDRS' | null; dsn_envid: string | null; account_id: number | null; dkim_sign: number }
 interface DkimRow { domain: string; selector: string; private_key: string; public_key: string; created_at: number }
 
 /** Lease ends per group-commit transaction. */
@@ -40,7 +40,8 @@ function toDetail(r: RecipientRow): QueueRecipientDetail {
 }
 
 function toInfo(r: MessageRow): QueuedMessageInfo {
-  return { id: r.id, sender: r.sender, blobHash: r.blob_hash, size: r.size, createdAt: r.created_at, dsnRet: r.dsn_ret, dsnEnvid: r.dsn_envid, accountId: r.account_id };
+  return { id: r.id, sender: r.sender, blobHash: r.blob_hash, size: r.size, createdAt: r.created_at, dsnRet: r.dsn_ret, dsnEnvid: r.dsn_envid, accountId: r.account_id,
+    dkimSign: r.dkim_sign === 1 };
 }
 
 function toKey(r: DkimRow): DkimKey {
