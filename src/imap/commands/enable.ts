@@ -1,5 +1,6 @@
 // ENABLE (RFC 5161): IMAP4rev2 (RFC 9051 §6.3.1), UTF8=ACCEPT (RFC 6855 §3), CONDSTORE and QRESYNC
-// (RFC 7162 §3.1, §3.2.3: QRESYNC implies CONDSTORE). Capabilities not advertised are ignored, as
+// (RFC 7162 §3.1, §3.2.3: QRESYNC implies CONDSTORE), UIDONLY (RFC 9586 §3: no message sequence
+// numbers from now on, see session/uidonly.ts). Capabilities not advertised are ignored, as
 // RFC 5161 §3.1 says.
 import { defineCommand } from '../session/command.js';
 
@@ -8,6 +9,7 @@ const ENABLEABLE = new Map([
   ['UTF8=ACCEPT', 'UTF8=ACCEPT'],
   ['CONDSTORE', 'CONDSTORE'],
   ['QRESYNC', 'QRESYNC'],
+  ['UIDONLY', 'UIDONLY'],
 ]);
 
 export const enable = defineCommand({

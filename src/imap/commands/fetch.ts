@@ -8,12 +8,16 @@
 // set is never scanned record by record) and implies MODSEQ. QRESYNC (§3.2.6): UID FETCH …
 // (CHANGEDSINCE n VANISHED) first reports `VANISHED (EARLIER)` for UIDs of the set expunged
 // after n.
+// PARTIAL (RFC 9394 §3.3): only the window of the messages the set names (in ascending order; a
+// negative window counts from the last); CHANGEDSINCE then filters that window (§3.4).
+// UIDONLY (RFC 9586 §3.3): responses are `* uid UIDFETCH (…)`, with the UID item only when asked.
 import { BadCommand } from '../../shared/errors.js';
 import type { MessageRecord } from '../../store/store.js';
 import type { FetchAttribute, ImapValue } from '../wire/types.js';
 import { needsIndex, needsRaw, rawRange, renderFetchItem } from '../fetch/fetch.js';
 import { defineCommand, states } from '../session/command.js';
 import { resolveSet } from '../session/helpers.js';
+import { partialSlice } from '../search/esearch.js';
 import { condstoreOn, enableCondstore, qresyncOn, uidSetMatcher, vanishedResponse } from '../session/condstore.js';
 
 /** Messages loaded from the store per round trip. */
@@ -30,8 +34,10 @@ export const fetch = defineCommand({
     const view = session.selected;
     if (command.vanished && !qresyncOn(session)) throw new BadCommand('VANISHED requires ENABLE QRESYNC');
     let messages = resolveSet(session, command.set, command.uid);
+    if (command.partial) messages = partialSlice(messages, command.partial);
     const attrs: FetchAttribute[] = [...command.attributes];
-    if (command.uid && !attrs.some((a) => a.kind === 'UID')) attrs.unshift({ kind: 'UID' });
+    const uidRequested = attrs.some((a) => a.kind === 'UID');
+    if (command.uid && !uidRequested && !session.uidOnly) attrs.unshift({ kind: 'UID' });
     const since = command.changedSince;
     if (since !== undefined && !attrs.some((a) => a.kind === 'MODSEQ')) attrs.push({ kind: 'MODSEQ' });
     if (attrs.some((a) => a.kind === 'MODSEQ')) enableCondstore(session);
@@ -87,7 +93,7 @@ export const fetch = defineCommand({
         if (flagged.has(m.uid) && !hasFlags) values.push({ atom: 'FLAGS' }, session.flagList(m.uid, record.flags));
         // RFC 7162 §3.1: flags changed by this FETCH are reported with their MODSEQ.
         if (flagged.has(m.uid) && condstore && !attrs.some((a) => a.kind === 'MODSEQ')) values.push({ atom: 'MODSEQ' }, [record.modseq]);
-        session.data([m.seq, { atom: 'FETCH' }, values]);
+        session.fetchResponse(m, values, { uidRequested });
         await session.throttle();
       }
     }

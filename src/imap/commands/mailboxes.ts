@@ -3,10 +3,13 @@
 // removes that mailbox only, its children stay (the name then lists as \NonExistent / \Noselect,
 // RFC 9051 §6.3.5). INBOX cannot be deleted; renaming INBOX moves its messages (§6.3.6).
 // CREATE-SPECIAL-USE (RFC 6154 §3): CREATE name (USE (\Sent)) gives the new mailbox that use.
+// OBJECTID (RFC 8474 §4.1): CREATE's tagged OK carries [MAILBOXID (id)]; RENAME keeps the id
+// (the store keeps the mailbox row), renaming INBOX makes a new mailbox and so a new id.
 import { Refused } from '../../shared/errors.js';
 import type { SpecialUse } from '../../store/store.js';
 import { defineCommand, states } from '../session/command.js';
 import { checkNewName, createParents, DELIMITER, findMailbox, normaliseName, requireMailbox } from '../session/helpers.js';
+import { mailboxObjectId } from './status.js';
 
 const SPECIAL_USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive', '\\All', '\\Flagged', '\\Important']);
 
@@ -28,7 +31,8 @@ export const create = defineCommand({
     const accountId = session.account!.id;
     if (await session.store.getMailbox(accountId, name)) throw new Refused('Mailbox already exists', 'ALREADYEXISTS');
     await createParents(session.store, accountId, name);
-    await session.store.createMailbox(accountId, name, { specialUse, subscribed: false });
+    const created = await session.store.createMailbox(accountId, name, { specialUse, subscribed: false });
+    return { code: { code: 'MAILBOXID', args: [[{ atom: mailboxObjectId(created) }]] } };
   },
 });
 

@@ -5,10 +5,12 @@
 // CONDSTORE/QRESYNC (RFC 7162): HIGHESTMODSEQ with every SELECT/EXAMINE (§3.1.2.1); the CONDSTORE
 // parameter enables CONDSTORE (§3.1.8); the QRESYNC parameter (§3.2.5, only after ENABLE QRESYNC)
 // answers VANISHED (EARLIER) from the store's tombstones and FETCH (UID FLAGS MODSEQ) for the
-// messages changed since the client's modseq, from the view's states alone (no message record
-// is read, so a reconnect to a large mailbox stays cheap). Tombstones live as long as the mailbox,
-// so seq-match-data (§3.2.5.2, a hint for servers that forget expunges) is accepted and not needed.
-// [CLOSED] on an implicit close
+// messages changed since the client's modseq, both read by modseq through indexes; the view itself
+// opens from a snapshot of UIDs and counters (store.mailboxSnapshot), so a reconnect to a large
+// mailbox reads no record per message. Tombstones live as long as the mailbox, so seq-match-data
+// (§3.2.5.2, a hint for servers that forget expunges) is accepted and not needed.
+// FLAGS (RFC 9051 §7.3.5) lists the system flags and every keyword defined in the mailbox, also
+// one no message carries any more. [CLOSED] on an implicit close
 // (RFC 9051 §7.1, RFC 7162 §3.2.11).
 import { BadCommand, Refused } from '../../shared/errors.js';
 import type { ImapValue } from '../wire/types.js';
@@ -18,6 +20,7 @@ import { MailboxView } from '../session/view.js';
 import type { Session } from '../session/session.js';
 import { enableCondstore, qresyncOn, uidSetMatcher, vanishedResponse } from '../session/condstore.js';
 import type { QresyncParams } from '../wire/types.js';
+import { mailboxObjectId } from './status.js';
 
 function leaveSelected(session: Session): void {
   if (session.state !== 'selected') return;
@@ -32,11 +35,16 @@ async function resync(session: Session, view: MailboxView, params: QresyncParams
   if (params.uidValidity !== view.uidValidity) return;
   const journal = await session.store.changesSince(view.mailboxId, params.modseq);
   const known = params.knownUids ? uidSetMatcher(params.knownUids, []) : () => true;
-  const vanished = vanishedResponse(journal.expunged.filter(known), { earlier: true });
+  // A UID still in the view was expunged after its snapshot: the view announces it itself.
+  const vanished = vanishedResponse(journal.expunged.filter((uid) => known(uid) && view.seqOf(uid) === 0), { earlier: true });
   if (vanished) session.data(vanished);
-  for (const m of view.changedSince(params.modseq)) {
-    const items = [{ atom: 'UID' }, m.uid, { atom: 'FLAGS' }, session.flagList(m.uid, view.flagsAt(m.seq)), { atom: 'MODSEQ' }, [view.modseqAt(m.seq)]];
-    session.data([m.seq, { atom: 'FETCH' }, items]);
+  // Messages that arrived after the snapshot are not in the view yet: EXISTS announces them.
+  const changed = journal.changed.filter((s) => view.seqOf(s.uid) !== 0);
+  view.noteFlags(changed);
+  for (const s of changed) {
+    session.announceKeywords(s.flags);
+    const items = [{ atom: 'UID' }, s.uid, { atom: 'FLAGS' }, session.flagList(s.uid, s.flags), { atom: 'MODSEQ' }, [s.modseq]];
+    session.data([view.seqOf(s.uid), { atom: 'FETCH' }, items]);
     await session.throttle();
   }
 }
@@ -50,9 +58,10 @@ export const select = defineCommand({
     leaveSelected(session);
     const mailbox = await requireMailbox(session, command.mailbox);
     const readOnly = command.name === 'EXAMINE';
-    const view = await MailboxView.open(session.store, mailbox.id, { readOnly, trackRecent: !readOnly && !session.rev2 });
-    let firstUnseen = 0;
-    for (let seq = 1; seq <= view.exists && firstUnseen === 0; seq++) if (!view.flagsAt(seq).includes('\\Seen')) firstUnseen = seq;
+    const snapshot = await session.store.mailboxSnapshot(mailbox.id);
+    if (!snapshot) throw new Refused('No such mailbox', 'NONEXISTENT');
+    const view = await MailboxView.open(session.store, snapshot, { readOnly, trackRecent: !readOnly && !session.rev2 });
+    const firstUnseen = snapshot.firstUnseenUid ? view.seqOf(snapshot.firstUnseenUid) : 0;
     const flags: ImapValue[] = [...SYSTEM_FLAGS, ...view.keywords].map((atom) => ({ atom }));
     session.data([{ atom: 'FLAGS' }, flags]);
     session.status('OK', readOnly ? 'No permanent flags permitted' : 'Flags permitted', {
@@ -62,11 +71,13 @@ export const select = defineCommand({
     session.data([view.exists, { atom: 'EXISTS' }]);
     if (!session.rev2) {
       session.data([view.recentCount, { atom: 'RECENT' }]);
-      if (firstUnseen) session.status('OK', `Message ${firstUnseen} is first unseen`, { code: 'UNSEEN', args: [firstUnseen] });
+      // RFC 9586 §3: no message sequence number in responses once UIDONLY is enabled.
+      if (firstUnseen && !session.uidOnly) session.status('OK', `Message ${firstUnseen} is first unseen`, { code: 'UNSEEN', args: [firstUnseen] });
     }
     session.status('OK', 'UIDs valid', { code: 'UIDVALIDITY', args: [view.uidValidity] });
-    session.status('OK', 'Predicted next UID', { code: 'UIDNEXT', args: [Math.max(mailbox.uidNext, view.maxUid + 1)] });
+    session.status('OK', 'Predicted next UID', { code: 'UIDNEXT', args: [snapshot.mailbox.uidNext] });
     session.status('OK', 'Highest', { code: 'HIGHESTMODSEQ', args: [view.modseq] });
+    session.status('OK', 'Ok', { code: 'MAILBOXID', args: [[{ atom: mailboxObjectId(mailbox) }]] }); // RFC 8474 §4.2
     if (session.rev2) session.data([{ atom: 'LIST' }, [], DELIMITER, { mailbox: mailbox.name }]);
     session.select(view);
     if (command.qresync) await resync(session, view, command.qresync);

@@ -5,7 +5,8 @@
 // modseq is ≤ it (checked inside the store's transaction); the others are listed in the tagged
 // OK's [MODIFIED set] (UIDs for UID STORE, sequence numbers otherwise). With CONDSTORE on, each
 // FETCH response carries MODSEQ, and with UNCHANGEDSINCE a FETCH (MODSEQ) is sent for every
-// updated message even with .SILENT (§3.1.3).
+// updated message even with .SILENT (§3.1.3). Once UIDONLY is enabled they are UIDFETCH responses
+// (RFC 9586 §3.3, session.fetchResponse).
 import { Refused } from '../../shared/errors.js';
 import type { ImapValue } from '../wire/types.js';
 import { defineCommand, states } from '../session/command.js';
@@ -31,17 +32,25 @@ export const store = defineCommand({
     view.noteFlags(result.updated);
     const updated = new Map(result.updated.map((s) => [s.uid, s]));
     const modified = new Set(result.modified);
-    for (const st of result.updated) session.announceKeywords(st.flags);
+    // Messages whose flags did not change are reported with their flags as stored now (the view
+    // keeps no flags for messages it has not announced).
+    const unchanged = command.silent ? [] : messages.filter((m) => !updated.has(m.uid) && !modified.has(m.uid) && !view.isExpunged(m.uid)).map((m) => m.uid);
+    if (unchanged.length) {
+      const current = await session.store.getMessageMeta(view.mailboxId, unchanged);
+      view.noteFlags(current);
+      for (const st of current) updated.set(st.uid, { uid: st.uid, flags: st.flags, modseq: st.modseq });
+    }
+    for (const st of updated.values()) session.announceKeywords(st.flags);
     if (!command.silent || conditional) {
       for (const m of messages) {
         if (modified.has(m.uid) || view.isExpunged(m.uid)) continue;
         const state = updated.get(m.uid);
-        if (command.silent && !state) continue;
+        if (!state) continue; // unchanged with .SILENT, or expunged meanwhile (RFC 2180 §4.1)
         const items: ImapValue[] = [];
-        if (!command.silent) items.push({ atom: 'FLAGS' }, session.flagList(m.uid, state?.flags ?? view.flagsAt(m.seq)));
+        if (!command.silent) items.push({ atom: 'FLAGS' }, session.flagList(m.uid, state.flags));
         if (command.uid) items.push({ atom: 'UID' }, m.uid);
-        if (condstore) items.push({ atom: 'MODSEQ' }, [state?.modseq ?? view.modseqAt(m.seq)]);
-        session.data([m.seq, { atom: 'FETCH' }, items]);
+        if (condstore) items.push({ atom: 'MODSEQ' }, [state.modseq]);
+        session.fetchResponse(m, items);
         await session.throttle();
       }
     }

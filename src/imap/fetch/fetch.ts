@@ -11,7 +11,7 @@ import type { MessageIndex } from '../../mail/types.js';
 import type { FetchAttribute, ImapValue, PartialRange, SectionSpec } from '../wire/types.js';
 import { renderBodyStructure } from './body-structure.js';
 import { renderEnvelope } from './envelope.js';
-import { previewText } from './preview.js';
+import { previewEnd, previewText } from './preview.js';
 import { applyPartial, binaryBytes, findPart, sectionBytes, sectionRange } from './section.js';
 
 export interface FetchMessage {
@@ -217,8 +217,10 @@ export function rawRange(attrs: readonly FetchAttribute[], index: MessageIndex):
       case 'RFC822.TEXT':
       case 'BINARY':
       case 'BINARY.SIZE':
-      case 'PREVIEW':
         range = { start: 0, end: index.size };
+        break;
+      case 'PREVIEW':
+        range = { start: 0, end: previewEnd(index) };
         break;
       default:
         range = null;

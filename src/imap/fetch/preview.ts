@@ -1,6 +1,9 @@
-// PREVIEW (RFC 8970 §2-§3): a short plain-text summary of a message, from its first text/plain or
-// text/html part (tags stripped), white space collapsed. At most 200 characters and 256 octets of
-// UTF-8; "" when no preview can be made (RFC 8970 §3: "the server MUST return a zero-length string").
+// PREVIEW (RFC 8970 §3): a short plain-text summary of a message, from its first text/plain or
+// text/html part (tags stripped), white space collapsed, in UTF-8 and not content-transfer-encoded
+// (§3.3). At most 200 characters (the SHOULD of §3.3; 256 is the MUST NOT) and 256 octets; "" when
+// no preview can be made (§3.2: "the server MUST return a zero-length string"). The preview is
+// computed from the stored index and the part's bytes only, cheap enough that PREVIEW (LAZY)
+// (§4.1) is answered with the text too, never NIL.
 import type { BodyPart, MessageIndex } from '../../mail/types.js';
 import { decodeBody, isKnownEncoding } from '../../mail/decode.js';
 import { decodeCharset, decodeUnlabelled } from '../../mail/charset.js';
@@ -57,6 +60,14 @@ function truncate(text: string): string {
     octets += size;
   }
   return out;
+}
+
+/** The prefix [0, end) of the raw message previewText reads: up to the first text part's body,
+ *  at most MAX_INPUT of it (a phone's message list never reads attachments). */
+export function previewEnd(index: MessageIndex): number {
+  const part = firstTextPart(index.body, 0);
+  if (!part || !isKnownEncoding(part.encoding)) return 0;
+  return Math.max(0, Math.min(part.bodyEnd, part.bodyStart + MAX_INPUT));
 }
 
 /** RFC 8970 preview text of a message: "" when it has no text/plain or text/html part. */

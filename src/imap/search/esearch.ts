@@ -1,7 +1,7 @@
 // ESEARCH / ESORT result data (RFC 4731 §3.1, RFC 9051 §7.3.4, RFC 5267 §3.2 ESORT, RFC 9394 §3.1
 // PARTIAL) and the saved result of RFC 5182 SEARCHRES. Numbers are sequence numbers or UIDs as
 // the command asked; the caller writes `* ESEARCH (TAG "…") [UID] <items>`.
-import type { ImapValue, SearchReturnOption } from '../wire/types.js';
+import type { ImapValue, PartialWindow, SearchReturnOption } from '../wire/types.js';
 
 export interface CompactOptions {
   /** Keep the given order (ESORT ALL is in sort order): only ascending runs are merged. */
@@ -23,14 +23,14 @@ export function compactSet(numbers: readonly number[], options: CompactOptions =
   return out.join(',');
 }
 
-/** The results RFC 9394 PARTIAL start:end selects (1-based; negative counts from the end). */
-export function partialSlice(numbers: readonly number[], range: { start: number; end: number }): number[] {
+/** The items RFC 9394 PARTIAL start:end selects from a list (1-based; negative counts from the end). */
+export function partialSlice<T>(items: readonly T[], range: PartialWindow): T[] {
   const lo = Math.min(Math.abs(range.start), Math.abs(range.end));
   const hi = Math.max(Math.abs(range.start), Math.abs(range.end));
   if (lo < 1) return [];
-  if (range.start > 0) return numbers.slice(lo - 1, hi);
-  const n = numbers.length;
-  return numbers.slice(Math.max(0, n - hi), Math.max(0, n - lo + 1));
+  if (range.start > 0) return items.slice(lo - 1, hi);
+  const n = items.length;
+  return items.slice(Math.max(0, n - hi), Math.max(0, n - lo + 1));
 }
 
 export interface EsearchOptions {
@@ -75,20 +75,31 @@ export function esearchResult(numbers: readonly number[], returnOptions: readonl
 }
 
 /**
- * What RFC 5182 §2.1 SAVE keeps: all matches, except that with MIN and/or MAX but neither ALL nor
- * COUNT only those are saved. Null when SAVE was not asked for.
+ * The results the return options single out (RFC 9394 §3.2, RFC 5182 §2.4): with ALL or COUNT, or
+ * with none of MIN, MAX and PARTIAL, every result; otherwise the MIN and/or MAX result and the
+ * PARTIAL window together. This is what SAVE keeps for `$` and whose highest mod-sequence a
+ * MODSEQ search reports (RFC 7162 §3.1.5, RFC 4731 §3.2). Ascending, without duplicates.
+ */
+export function selectedResults(numbers: readonly number[], returnOptions: readonly SearchReturnOption[], options: EsearchOptions = {}): number[] {
+  const list = options.sorted ? [...numbers] : [...new Set(numbers)].sort((a, b) => a - b);
+  const partial = returnOptions.find((o): o is { partial: PartialWindow } => typeof o === 'object');
+  const hasMin = returnOptions.includes('MIN');
+  const hasMax = returnOptions.includes('MAX');
+  const everything = returnOptions.includes('ALL') || returnOptions.includes('COUNT') || (!hasMin && !hasMax && !partial);
+  const picked = new Set<number>(everything ? list : []);
+  if (!everything && list.length > 0) {
+    if (hasMin) picked.add(list[0]!);
+    if (hasMax) picked.add(list.at(-1)!);
+    if (partial) for (const n of partialSlice(list, partial.partial)) picked.add(n);
+  }
+  return [...picked].sort((a, b) => a - b);
+}
+
+/**
+ * What SAVE keeps (RFC 5182 §2.1, §2.4; RFC 9394 §3.2 table 1): see selectedResults. Null when
+ * SAVE was not asked for.
  */
 export function savedResult(numbers: readonly number[], returnOptions: readonly SearchReturnOption[], options: EsearchOptions = {}): number[] | null {
   if (!returnOptions.includes('SAVE')) return null;
-  const list = options.sorted ? [...numbers] : [...new Set(numbers)].sort((a, b) => a - b);
-  const hasMin = returnOptions.includes('MIN');
-  const hasMax = returnOptions.includes('MAX');
-  if ((hasMin || hasMax) && !returnOptions.includes('ALL') && !returnOptions.includes('COUNT')) {
-    if (list.length === 0) return [];
-    const out = new Set<number>();
-    if (hasMin) out.add(list[0]!);
-    if (hasMax) out.add(list.at(-1)!);
-    return [...out];
-  }
-  return list;
+  return selectedResults(numbers, returnOptions, options);
 }

@@ -1,7 +1,8 @@
 // The CAPABILITY list (RFC 9051 §6.1.1, §7.2.2): only what fully works is advertised.
 // Before TLS on a plain port: STARTTLS and LOGINDISABLED, no AUTH= mechanisms, unless the
 // operator allowed plaintext passwords (auth.allow_plaintext) (RFC 9051 §6.2.3, RFC 8314 §3).
-// Issue 7 (mobile profile) adds its extensions here as each one is finished and tested.
+// Issue 7 (mobile profile) adds its extensions here as each one is finished and tested; CONTEXT=SEARCH
+// and CONTEXT=SORT (RFC 5267 §4) are not offered.
 
 export interface CapabilityContext {
   state: 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -11,9 +12,9 @@ export interface CapabilityContext {
 
 export function capabilities(session: CapabilityContext): string[] {
   const caps = ['IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'MOVE'];
-  caps.push('CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS', 'SPECIAL-USE', 'ESEARCH', 'SEARCHRES', 'SORT', 'SORT=DISPLAY', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'UTF8=ACCEPT', 'STATUS=SIZE', 'SAVEDATE', 'WITHIN');
+  caps.push('CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS', 'SPECIAL-USE', 'ESEARCH', 'SEARCHRES', 'PARTIAL', 'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'UTF8=ACCEPT', 'STATUS=SIZE', 'SAVEDATE', 'WITHIN');
   caps.push('NOTIFY', 'QUOTA', 'QUOTA=RES-STORAGE', 'MULTIAPPEND', 'CREATE-SPECIAL-USE', 'CATENATE', 'URLAUTH', 'METADATA', 'METADATA-SERVER');
-  caps.push('CONDSTORE', 'QRESYNC');
+  caps.push('CONDSTORE', 'QRESYNC', 'OBJECTID', 'PREVIEW', 'UIDONLY');
   caps.push(`APPENDLIMIT=${session.config.limits.max_message_size}`);
   if (session.state === 'not-authenticated') {
     const plainOk = session.transport.secure || session.config.auth.allow_plaintext;

@@ -12,6 +12,7 @@ import type { Session } from './session.js';
 import type { CommandHandler, Completion } from './command.js';
 import { handlers } from '../commands/registry.js';
 import { RefusedWithArgs } from './errors.js';
+import { sequenceNumberUse } from './uidonly.js';
 
 const NO_EXPUNGE_BY_SEQUENCE = new Set<CommandName>(['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'SORT', 'THREAD']);
 
@@ -38,6 +39,13 @@ export async function dispatch(session: Session, command: Command): Promise<void
             ? 'Select a mailbox first'
             : 'Not allowed now';
     session.tagged(tag, 'BAD', `${command.name}: ${why}`);
+    session.countBad();
+    return;
+  }
+  // RFC 9586 §3: once UIDONLY is enabled, a command using message sequence numbers is BAD.
+  const sequenceUse = session.uidOnly ? sequenceNumberUse(command) : null;
+  if (sequenceUse) {
+    session.tagged(tag, 'BAD', sequenceUse, { code: 'UIDREQUIRED' });
     session.countBad();
     return;
   }

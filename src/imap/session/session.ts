@@ -15,6 +15,9 @@
 //   between commands too when the client asked for the selected filter. Unsolicited output
 //   between commands never interleaves with a command's output (#pump waits for it).
 // - Every timer is one per session and refreshed in place (memory per idle connection stays small).
+// - UIDONLY (RFC 9586 §3): once enabled, every FETCH response goes out as `* uid UIDFETCH (…)`,
+//   whichever code path wrote it (fetchResponse, or a FETCH passed to data()), and expunges as
+//   VANISHED; commands with sequence numbers are refused in dispatch.ts (uidonly.ts).
 import type { Config } from '../../config/schema.js';
 import type { Account, Mailbox, Store } from '../../store/store.js';
 import type { Change } from '../../store/changes.js';
@@ -94,7 +97,7 @@ export class Session {
   view: MailboxView | null = null;
   /** ENABLEd extensions (upper-case). */
   readonly enabled = new Set<string>();
-  /** UIDs saved by SEARCH RETURN (SAVE) (RFC 5182), for `$`. */
+  /** UIDs saved by SEARCH / SORT RETURN (SAVE) (RFC 5182), for `$`; emptied by select() and unselect(). */
   savedSearch: number[] = [];
   /** NOTIFY SET (RFC 5465); null = NOTIFY NONE. */
   #notify: NotifySpec | null = null;
@@ -153,6 +156,10 @@ export class Session {
   get utf8(): boolean {
     return this.enabled.has('UTF8=ACCEPT');
   }
+  /** ENABLE UIDONLY (RFC 9586): no message sequence numbers on the wire from now on. */
+  get uidOnly(): boolean {
+    return this.enabled.has('UIDONLY');
+  }
   get capabilities(): string[] {
     return capabilities(this);
   }
@@ -174,7 +181,28 @@ export class Session {
     this.#transport.write(encodeResponse(response, { utf8: this.utf8 }));
   }
   data(values: ImapValue[]): void {
+    if (this.uidOnly && values.length === 3 && isAtom(values[1], 'FETCH') && typeof values[0] === 'number' && Array.isArray(values[2])) {
+      // A FETCH written without fetchResponse (the selected mailbox's resync): shaped the same way.
+      const items = values[2];
+      const uid = uidItem(items) ?? this.view?.uidAt(values[0]);
+      if (uid !== undefined) {
+        this.fetchResponse({ seq: values[0], uid }, items);
+        return;
+      }
+    }
     this.send({ kind: 'data', values });
+  }
+  /**
+   * `* seq FETCH (items)` for a message of the selected mailbox; once UIDONLY is enabled
+   * `* uid UIDFETCH (items)` (RFC 9586 §3.3), without a UID item unless the client asked for it
+   * (`uidRequested`): the response number already is the UID.
+   */
+  fetchResponse(message: { seq: number; uid: number }, items: ImapValue[], options: { uidRequested?: boolean } = {}): void {
+    if (!this.uidOnly) {
+      this.send({ kind: 'data', values: [message.seq, { atom: 'FETCH' }, items] });
+      return;
+    }
+    this.send({ kind: 'data', values: [message.uid, { atom: 'UIDFETCH' }, options.uidRequested ? items : withoutUid(items)] });
   }
   status(status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode): void {
     this.send(code ? { kind: 'status', status, code, text } : { kind: 'status', status, text });
@@ -338,6 +366,7 @@ export class Session {
 
   select(view: MailboxView): void {
     this.view = view;
+    this.savedSearch = [];
     this.#dirty = false;
     this.#selectedDeleted = false;
     this.state = 'selected';
@@ -345,6 +374,8 @@ export class Session {
 
   unselect(): void {
     this.view = null;
+    // RFC 9051 §6.4.4.1, RFC 5182 §2.1: the saved search result belongs to the mailbox left.
+    this.savedSearch = [];
     this.#dirty = false;
     if (this.state === 'selected') this.state = 'authenticated';
   }
@@ -511,7 +542,7 @@ export class Session {
         const item = renderFetchItem(a, msg, { utf8: this.utf8 });
         values.push(item.name, item.value);
       }
-      this.data([seq, { atom: 'FETCH' }, values]);
+      this.fetchResponse({ seq, uid }, values, { uidRequested: true });
     }
   }
 
@@ -556,8 +587,9 @@ export class Session {
 
   writeViewEvents(events: ViewEvent[]): void {
     const withUid = this.view !== null;
-    // RFC 7162 §3.2.10: once QRESYNC is enabled, expunges are reported as VANISHED (by UID).
-    const qresync = this.enabled.has('QRESYNC');
+    // RFC 7162 §3.2.10: once QRESYNC is enabled, expunges are reported as VANISHED (by UID);
+    // RFC 9586 §3: so they are once UIDONLY is.
+    const qresync = this.enabled.has('QRESYNC') || this.uidOnly;
     let vanished: number[] = [];
     const sendVanished = (): void => {
       if (vanished.length) this.data([{ atom: 'VANISHED' }, { atom: compactUidSet(vanished.sort((a, b) => a - b)) }]);
@@ -571,7 +603,7 @@ export class Session {
       sendVanished();
       if (e.kind === 'expunge') this.data([e.seq, { atom: 'EXPUNGE' }]);
       else if (e.kind === 'exists') {
-        for (let seq = e.from; seq <= e.count; seq++) this.announceKeywords(this.view?.flagsAt(seq) ?? []);
+        this.announceKeywords(e.keywords);
         this.data([e.count, { atom: 'EXISTS' }]);
       }
       else if (e.kind === 'recent') this.data([e.count, { atom: 'RECENT' }]);
@@ -581,7 +613,7 @@ export class Session {
         if (withUid) items.push({ atom: 'UID' }, e.uid);
         // RFC 7162 §3.1: with CONDSTORE enabled, unsolicited FETCH responses carry MODSEQ.
         if (this.enabled.has('CONDSTORE')) items.push({ atom: 'MODSEQ' }, [e.modseq]);
-        this.data([e.seq, { atom: 'FETCH' }, items]);
+        this.fetchResponse(e, items);
       }
     }
     sendVanished();
@@ -674,4 +706,27 @@ export class Session {
     this.#transport.close();
     for (const l of this.#onClosed.splice(0)) l();
   }
+}
+
+function isAtom(value: ImapValue | undefined, atom: string): boolean {
+  return typeof value === 'object' && value !== null && 'atom' in value && value.atom === atom;
+}
+
+/** The value of the UID item in a FETCH item list (name, value, name, value…). */
+function uidItem(items: readonly ImapValue[]): number | undefined {
+  for (let i = 0; i + 1 < items.length; i += 2) {
+    const v = items[i + 1];
+    if (isAtom(items[i], 'UID') && typeof v === 'number') return v;
+  }
+  return undefined;
+}
+
+function withoutUid(items: readonly ImapValue[]): ImapValue[] {
+  const out: ImapValue[] = [];
+  for (let i = 0; i < items.length; i += 2) {
+    if (isAtom(items[i], 'UID')) continue;
+    out.push(items[i]!);
+    if (i + 1 < items.length) out.push(items[i + 1]!);
+  }
+  return out;
 }

@@ -2,23 +2,30 @@
 // told, the modseq the view has caught up to, and the changes not yet announced.
 //
 // Invariants:
+// - The view is built from one store snapshot (store.mailboxSnapshot): the UIDs as runs, expanded
+//   into one packed array, and the mailbox's HIGHESTMODSEQ from the same read. No per-message
+//   record is loaded at SELECT, so opening a large mailbox costs one small read.
 // - Sequence numbers belong to the session (RFC 9051 §2.3.1.2): the view changes its numbering only
 //   when `flush` is told that EXPUNGE responses may be sent, and every message it removes is
 //   announced by one `* n EXPUNGE`. Until then an expunged message keeps its number (RFC 9051
 //   §7.5.1, RFC 2180 §4.1).
 // - The truth comes from the store's journal (`store.changesSince`), never from change-feed
 //   payloads: a feed event only says "read the journal".
-// - New messages are appended to the numbering in UID order and announced by `* n EXISTS`; flag
-//   changes are announced by `* n FETCH (FLAGS …)` only when they differ from what the client
-//   was last told (so a session's own STORE is not echoed twice).
-// - Each message's modseq is kept (CONDSTORE, RFC 7162): QRESYNC's SELECT answers from it without
-//   reading any message record.
-import type { MessageState, Store } from '../../store/store.js';
+// - New messages are appended to the numbering in UID order and announced by `* n EXISTS` (FLAGS
+//   first when they carry a keyword the client was not told of, RFC 9051 §7.3.5).
+// - Flags the client was told are kept only for messages the session announced itself (FETCH,
+//   STORE, the QRESYNC answer, unsolicited FETCH), with their modseq. A flag change read from the
+//   journal is announced by `* n FETCH (FLAGS …)` unless the client was already told that modseq
+//   or a later one, or the same flags: so a session's own STORE is not echoed twice, and a change
+//   to a message the session never announced is always sent.
+// - \Recent (RFC 3501 §2.3.2) is claimed only by read-write rev1 sessions, at open and when new
+//   messages arrive.
+import type { MailboxSnapshot, MessageState, Store } from '../../store/store.js';
 
 export type ViewEvent =
   | { kind: 'expunge'; seq: number; uid: number }
-  /** `from`: the first new sequence number. */
-  | { kind: 'exists'; count: number; from: number }
+  /** `from`: the first new sequence number; `keywords`: those the new messages carry. */
+  | { kind: 'exists'; count: number; from: number; keywords: string[] }
   | { kind: 'recent'; count: number }
   | { kind: 'flags'; seq: number; uid: number; flags: string[]; modseq: number };
 
@@ -41,43 +48,37 @@ export class MailboxView {
   name: string;
   #store: Store;
   #trackRecent: boolean;
-  /** seq - 1 → uid, ascending. */
-  #uids: number[];
-  /** seq - 1 → flags last announced. */
-  #flags: string[][];
-  #modseqs: number[];
+  /** seq - 1 → uid, ascending; entries from #count on are spare capacity. */
+  #uids: Uint32Array;
+  #count: number;
+  /** uid → flags and modseq the client was last told (only messages announced to it). */
+  #told = new Map<number, MessageState>();
   #recent = new Set<number>();
   /** Keywords the client was told about in FLAGS (RFC 9051 §7.3.5). */
-  #keywords = new Set<string>();
+  #keywords: Set<string>;
   #modseq: number;
   #pendingExpunge = new Set<number>();
   #pendingNew: MessageState[] = [];
   #pendingFlags = new Map<number, MessageState>();
   #sync: Promise<void> = Promise.resolve();
 
-  private constructor(init: {
-    store: Store;
-    mailboxId: number;
-    name: string;
-    readOnly: boolean;
-    uidValidity: number;
-    modseq: number;
-    states: MessageState[];
-    trackRecent: boolean;
-    recent: number[];
-  }) {
-    this.#store = init.store;
-    this.mailboxId = init.mailboxId;
-    this.name = init.name;
-    this.readOnly = init.readOnly;
-    this.uidValidity = init.uidValidity;
-    this.#modseq = init.modseq;
-    this.#trackRecent = init.trackRecent;
-    this.#uids = init.states.map((s) => s.uid);
-    this.#flags = init.states.map((s) => s.flags);
-    this.#modseqs = init.states.map((s) => s.modseq);
-    for (const uid of init.recent) this.#recent.add(uid);
-    for (const flags of this.#flags) for (const f of flags) if (!f.startsWith('\\')) this.#keywords.add(f);
+  private constructor(store: Store, snapshot: MailboxSnapshot, options: { readOnly: boolean; trackRecent: boolean; recent: number[] }) {
+    this.#store = store;
+    this.mailboxId = snapshot.mailbox.id;
+    this.name = snapshot.mailbox.name;
+    this.readOnly = options.readOnly;
+    this.uidValidity = snapshot.mailbox.uidValidity;
+    this.#modseq = snapshot.mailbox.highestModseq;
+    this.#trackRecent = options.trackRecent;
+    let count = 0;
+    for (const [first, last] of snapshot.uidRuns) count += last - first + 1;
+    const uids = new Uint32Array(count + 16);
+    let n = 0;
+    for (const [first, last] of snapshot.uidRuns) for (let uid = first; uid <= last; uid++) uids[n++] = uid;
+    this.#uids = uids;
+    this.#count = n;
+    for (const uid of options.recent) this.#recent.add(uid);
+    this.#keywords = new Set(snapshot.keywords);
   }
 
   /** Keywords in use (announced in FLAGS), sorted. */
@@ -97,30 +98,17 @@ export class MailboxView {
   }
 
   /**
-   * Open a view. The mailbox's modseq is read before its messages, so anything committed in
-   * between shows up again in the first journal read, where it is de-duplicated.
-   * `trackRecent`: this is a read-write rev1 session, which claims \Recent (RFC 3501 §2.3.2).
+   * Open a view on a snapshot (store.mailboxSnapshot). `trackRecent`: this is a read-write rev1
+   * session, which claims \Recent (RFC 3501 §2.3.2); messages claimed after the snapshot join the
+   * view with the first journal read.
    */
-  static async open(store: Store, mailboxId: number, options: { readOnly: boolean; trackRecent: boolean }): Promise<MailboxView> {
-    const mailbox = await store.getMailboxById(mailboxId);
-    if (!mailbox) throw new Error(`mailbox ${mailboxId} vanished`);
-    const states = await store.listMessageStates(mailboxId);
-    const recent = options.trackRecent ? await store.claimRecent(mailboxId) : [];
-    return new MailboxView({
-      store,
-      mailboxId,
-      name: mailbox.name,
-      readOnly: options.readOnly,
-      uidValidity: mailbox.uidValidity,
-      modseq: mailbox.highestModseq,
-      states,
-      trackRecent: options.trackRecent,
-      recent,
-    });
+  static async open(store: Store, snapshot: MailboxSnapshot, options: { readOnly: boolean; trackRecent: boolean }): Promise<MailboxView> {
+    const recent = options.trackRecent && snapshot.recentPending ? await store.claimRecent(snapshot.mailbox.id) : [];
+    return new MailboxView(store, snapshot, { ...options, recent });
   }
 
   get exists(): number {
-    return this.#uids.length;
+    return this.#count;
   }
   get recentCount(): number {
     return this.#recent.size;
@@ -130,23 +118,10 @@ export class MailboxView {
   }
   /** Highest UID in the view (0 when empty). */
   get maxUid(): number {
-    return this.#uids.length ? this.#uids[this.#uids.length - 1]! : 0;
+    return this.#count ? this.#uids[this.#count - 1]! : 0;
   }
   uidAt(seq: number): number | undefined {
-    return this.#uids[seq - 1];
-  }
-  flagsAt(seq: number): string[] {
-    return this.#flags[seq - 1] ?? [];
-  }
-  /** The mod-sequence the view holds for a message (RFC 7162 §3.1.4.1), 0 when out of range. */
-  modseqAt(seq: number): number {
-    return this.#modseqs[seq - 1] ?? 0;
-  }
-  /** Messages whose known mod-sequence is above `modseq` (QRESYNC, RFC 7162 §3.2.5), ascending. */
-  changedSince(modseq: number): ViewMessage[] {
-    const out: ViewMessage[] = [];
-    for (let i = 0; i < this.#modseqs.length; i++) if (this.#modseqs[i]! > modseq) out.push({ seq: i + 1, uid: this.#uids[i]! });
-    return out;
+    return seq >= 1 && seq <= this.#count ? this.#uids[seq - 1] : undefined;
   }
   isRecent(uid: number): boolean {
     return this.#recent.has(uid);
@@ -157,21 +132,13 @@ export class MailboxView {
   }
   /** Sequence number of a UID, or 0 when it is not in the view. */
   seqOf(uid: number): number {
-    let lo = 0;
-    let hi = this.#uids.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = this.#uids[mid]!;
-      if (v === uid) return mid + 1;
-      if (v < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return 0;
+    const i = this.#lowerBound(uid);
+    return i < this.#count && this.#uids[i] === uid ? i + 1 : 0;
   }
-  /** The first sequence number whose UID is ≥ uid (length + 1 when none). */
+  /** The index of the first UID ≥ uid (#count when none). */
   #lowerBound(uid: number): number {
     let lo = 0;
-    let hi = this.#uids.length;
+    let hi = this.#count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.#uids[mid]! < uid) lo = mid + 1;
@@ -181,7 +148,7 @@ export class MailboxView {
   }
   /** UIDs of every message in the view (present or pending expunge), ascending. */
   allUids(): number[] {
-    return this.#uids.slice();
+    return Array.from(this.#uids.subarray(0, this.#count));
   }
 
   /**
@@ -191,36 +158,37 @@ export class MailboxView {
    * last message (by UID: the highest UID, or for an empty mailbox nothing matches).
    */
   resolve(ranges: readonly NumberRange[], byUid: boolean): ViewMessage[] {
-    const n = this.#uids.length;
+    const n = this.#count;
+    const uids = this.#uids;
     const seen = new Uint8Array(n);
     const out: ViewMessage[] = [];
     for (const r of ranges) {
       if (byUid) {
         if (n === 0) continue;
-        const max = this.#uids[n - 1]!;
+        const max = uids[n - 1]!;
         let a = r.start === '*' ? max : r.start;
         let b = r.end === '*' ? max : r.end;
         if (a > b) [a, b] = [b, a];
-        for (let i = this.#lowerBound(a); i < n && this.#uids[i]! <= b; i++) seen[i] = 1;
+        for (let i = this.#lowerBound(a); i < n && uids[i]! <= b; i++) seen[i] = 1;
       } else {
         let a = r.start === '*' ? n : r.start;
         let b = r.end === '*' ? n : r.end;
         if (a > b) [a, b] = [b, a];
         if (a < 1 || b > n) throw new RangeError(n === 0 ? 'No messages in the mailbox' : `Invalid message sequence number (the mailbox has ${n})`);
-        for (let i = a - 1; i < b; i++) seen[i] = 1;
+        seen.fill(1, a - 1, b);
       }
     }
-    for (let i = 0; i < n; i++) if (seen[i]) out.push({ seq: i + 1, uid: this.#uids[i]! });
+    for (let i = 0; i < n; i++) if (seen[i]) out.push({ seq: i + 1, uid: uids[i]! });
     return out;
   }
 
-  /** Record flags this session has just announced itself (STORE, fetch-set \Seen). */
+  /** Record flags the client has just been told (STORE, FETCH, the QRESYNC answer), read from
+   *  the store; an older state than one already told is ignored. */
   noteFlags(states: readonly MessageState[]): void {
     for (const s of states) {
-      const seq = this.seqOf(s.uid);
-      if (seq === 0) continue;
-      this.#flags[seq - 1] = s.flags;
-      this.#modseqs[seq - 1] = s.modseq;
+      if (this.seqOf(s.uid) === 0) continue;
+      const told = this.#told.get(s.uid);
+      if (!told || told.modseq <= s.modseq) this.#told.set(s.uid, { uid: s.uid, flags: s.flags, modseq: s.modseq });
       const pending = this.#pendingFlags.get(s.uid);
       if (pending && pending.modseq <= s.modseq) this.#pendingFlags.delete(s.uid);
     }
@@ -230,22 +198,39 @@ export class MailboxView {
    *  sequence numbers in the order they must be sent (each relative to the numbering before it). */
   removeNow(uids: readonly number[]): ViewEvent[] {
     const events: ViewEvent[] = [];
-    for (const uid of [...uids].sort((a, b) => a - b)) {
+    const at: number[] = [];
+    for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
       const seq = this.seqOf(uid);
       if (seq === 0) continue;
-      this.#removeAt(seq);
+      // Each EXPUNGE counts the ones sent before it (RFC 9051 §7.5.1).
+      events.push({ kind: 'expunge', seq: seq - at.length, uid });
+      at.push(seq - 1);
       this.#pendingExpunge.delete(uid);
       this.#pendingFlags.delete(uid);
       this.#recent.delete(uid);
-      events.push({ kind: 'expunge', seq, uid });
+      this.#told.delete(uid);
     }
+    this.#removeAt(at);
     return events;
   }
 
-  #removeAt(seq: number): void {
-    this.#uids.splice(seq - 1, 1);
-    this.#flags.splice(seq - 1, 1);
-    this.#modseqs.splice(seq - 1, 1);
+  /** Drop the entries at these ascending indexes in one pass. */
+  #removeAt(indexes: readonly number[]): void {
+    if (indexes.length === 0) return;
+    for (let k = 0; k < indexes.length; k++) {
+      const end = k + 1 < indexes.length ? indexes[k + 1]! : this.#count;
+      this.#uids.copyWithin(indexes[k]! - k, indexes[k]! + 1, end);
+    }
+    this.#count -= indexes.length;
+  }
+
+  #push(uid: number): void {
+    if (this.#count === this.#uids.length) {
+      const bigger = new Uint32Array(this.#uids.length * 2 + 16);
+      bigger.set(this.#uids);
+      this.#uids = bigger;
+    }
+    this.#uids[this.#count++] = uid;
   }
 
   /** Catch up with the store's journal; serialised, so overlapping calls read it in turn. */
@@ -297,14 +282,14 @@ export class MailboxView {
       this.#pendingExpunge.clear();
     }
     if (this.#pendingNew.length) {
-      const from = this.#uids.length + 1;
+      const from = this.#count + 1;
+      const keywords = new Set<string>();
       for (const s of this.#pendingNew) {
-        this.#uids.push(s.uid);
-        this.#flags.push(s.flags);
-        this.#modseqs.push(s.modseq);
+        this.#push(s.uid);
+        for (const f of s.flags) if (!f.startsWith('\\')) keywords.add(f);
       }
       this.#pendingNew = [];
-      events.push({ kind: 'exists', count: this.#uids.length, from });
+      events.push({ kind: 'exists', count: this.#count, from, keywords: [...keywords] });
       if (this.#trackRecent) events.push({ kind: 'recent', count: this.#recent.size });
     }
     if (this.#pendingFlags.size) {
@@ -313,9 +298,10 @@ export class MailboxView {
       for (const s of sorted) {
         const seq = this.seqOf(s.uid);
         if (seq === 0 || this.#pendingExpunge.has(s.uid)) continue;
-        this.#modseqs[seq - 1] = s.modseq;
-        if (sameFlags(this.#flags[seq - 1]!, s.flags)) continue;
-        this.#flags[seq - 1] = s.flags;
+        const told = this.#told.get(s.uid);
+        if (told && told.modseq >= s.modseq) continue;
+        this.#told.set(s.uid, s);
+        if (told && sameFlags(told.flags, s.flags)) continue;
         events.push({ kind: 'flags', seq, uid: s.uid, flags: s.flags, modseq: s.modseq });
       }
     }

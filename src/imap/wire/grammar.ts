@@ -24,6 +24,7 @@ import type {
   SortCriterion,
   StatusItem,
   PartialRange,
+  PartialWindow,
 } from './types.js';
 
 const SIMPLE = new Set(['CAPABILITY', 'NOOP', 'LOGOUT', 'STARTTLS', 'CHECK', 'CLOSE', 'UNSELECT', 'IDLE', 'NAMESPACE'] as const);
@@ -450,6 +451,16 @@ function parseAppend(r: Reader, tag: string): Command {
   return { tag, name: 'APPEND', mailbox, messages };
 }
 
+/** RFC 9394 §4 partial-range = partial-range-first / partial-range-last (no "*", no 0, one sign). */
+function parsePartialWindow(r: Reader): PartialWindow {
+  const signed = (): number => (r.accept(0x2d) ? -r.nzNumber('a PARTIAL bound') : r.nzNumber('a PARTIAL bound'));
+  const start = signed();
+  r.expect(0x3a, '":" in PARTIAL range');
+  const end = signed();
+  if (Math.sign(start) !== Math.sign(end)) throw new WireSyntaxError('PARTIAL bounds must have the same sign');
+  return { start, end };
+}
+
 /** RFC 4731 §3.1 search-return-opts, RFC 9394 §3.1 PARTIAL: `SP RETURN SP (…)`, if present. */
 function parseSearchReturn(r: Reader): SearchReturnOption[] | undefined {
   const mark = r.mark();
@@ -458,20 +469,18 @@ function parseSearchReturn(r: Reader): SearchReturnOption[] | undefined {
     return undefined;
   }
   r.sp();
-  return r.list((): SearchReturnOption => {
+  const options = r.list((): SearchReturnOption => {
     const opt = r.keyword('a search return option');
     if (opt === 'MIN' || opt === 'MAX' || opt === 'ALL' || opt === 'COUNT' || opt === 'SAVE') return opt;
     if (opt === 'PARTIAL') {
       r.sp();
-      const signed = (): number => (r.accept(0x2d) ? -r.nzNumber('a PARTIAL bound') : r.nzNumber('a PARTIAL bound'));
-      const start = signed();
-      r.expect(0x3a, '":" in PARTIAL range');
-      const end = signed();
-      if (Math.sign(start) !== Math.sign(end)) throw new WireSyntaxError('PARTIAL bounds must have the same sign');
-      return { partial: { start, end } };
+      return { partial: parsePartialWindow(r) };
     }
     throw new WireSyntaxError(`unknown search return option ${opt}`);
   }, true);
+  // RFC 9394 §3.1: "either one PARTIAL, one ALL, or neither PARTIAL nor ALL is allowed".
+  if (options.filter((o) => o === 'ALL' || typeof o === 'object').length > 1) throw new WireSyntaxError('at most one of ALL and PARTIAL');
+  return options;
 }
 
 /** RFC 9051 §9 charset = atom / quoted. */
@@ -621,20 +630,28 @@ function parseFetch(r: Reader, tag: string, uid: boolean): Command {
   }
   let changedSince: number | undefined;
   let vanished = false;
+  let partial: PartialWindow | undefined;
   if (!r.atEnd()) {
     r.sp();
+    const seen = new Set<string>();
     r.list(() => {
       const modifier = r.keyword('a FETCH modifier');
+      if (seen.has(modifier)) throw new WireSyntaxError(`FETCH modifier ${modifier} given twice`);
+      seen.add(modifier);
       if (modifier === 'CHANGEDSINCE') {
         r.sp();
         changedSince = r.number64('a mod-sequence');
       } else if (modifier === 'VANISHED') vanished = true;
-      else throw new WireSyntaxError(`unknown FETCH modifier ${modifier}`);
+      else if (modifier === 'PARTIAL') {
+        // RFC 9394 §3.3: fetch-modifier =/ "PARTIAL" SP partial-range
+        r.sp();
+        partial = parsePartialWindow(r);
+      } else throw new WireSyntaxError(`unknown FETCH modifier ${modifier}`);
     });
   }
   // RFC 7162 §3.2.6: VANISHED only in UID FETCH with CHANGEDSINCE, else BAD.
   if (vanished && (!uid || changedSince === undefined)) throw new WireSyntaxError('VANISHED needs UID FETCH with CHANGEDSINCE');
-  return { tag, name: 'FETCH', uid, set, attributes, ...(changedSince !== undefined ? { changedSince } : {}), vanished };
+  return { tag, name: 'FETCH', uid, set, attributes, ...(changedSince !== undefined ? { changedSince } : {}), vanished, ...(partial ? { partial } : {}) };
 }
 
 export function parseFetchAttribute(r: Reader): FetchAttribute {
@@ -644,10 +661,11 @@ export function parseFetchAttribute(r: Reader): FetchAttribute {
   if (!bracket) {
     if (SIMPLE_FETCH.has(name)) return { kind: name as 'FLAGS' };
     if (name === 'PREVIEW') {
-      // RFC 8970 §7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY"
+      // RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY"
       const mark = r.mark();
       if (r.accept(0x20) && r.accept(0x28) && r.word('LAZY')) {
-        r.expect(0x29, '")" after LAZY');
+        while (r.accept(0x20)) if (!r.word('LAZY')) r.fail('expected a PREVIEW modifier');
+        r.expect(0x29, '")" after the PREVIEW modifiers');
         return { kind: 'PREVIEW', lazy: true };
       }
       r.reset(mark);

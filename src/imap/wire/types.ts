@@ -196,10 +196,19 @@ export type SearchKey =
 export type SearchKeyName = SearchKey['key'];
 
 /**
- * RFC 4731 §3.1 / RFC 9051 §6.4.4 ESEARCH return options, RFC 5182 SAVE, RFC 9394 §3.1 PARTIAL.
- * PARTIAL's range is 1-based, either both positive ("1:100") or both negative ("-1:-100").
+ * RFC 9394 §4 partial-range: 1-based positions in a result list, either both positive ("1:100",
+ * from the first) or both negative ("-1:-100", from the last); "500:400" is the same as "400:500".
  */
-export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | { partial: { start: number; end: number } };
+export interface PartialWindow {
+  start: number;
+  end: number;
+}
+
+/**
+ * RFC 4731 §3.1 / RFC 9051 §6.4.4 ESEARCH return options, RFC 5182 SAVE, RFC 9394 §3.1 PARTIAL.
+ * At most one of ALL and PARTIAL (RFC 9394 §3.1; the parser refuses more).
+ */
+export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | { partial: PartialWindow };
 
 /** A SEARCH / SORT / THREAD criteria program. */
 export interface SearchProgram {
@@ -450,7 +459,7 @@ export interface SearchCommand extends Tagged {
   program: SearchProgram;
 }
 
-/** RFC 9051 §6.4.5 FETCH / UID FETCH, RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED. */
+/** RFC 9051 §6.4.5 FETCH / UID FETCH, RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED, RFC 9394 §3.3 PARTIAL. */
 export interface FetchCommand extends Tagged {
   name: 'FETCH';
   uid: boolean;
@@ -460,6 +469,8 @@ export interface FetchCommand extends Tagged {
   changedSince?: number;
   /** VANISHED modifier; the parser only accepts it with uid and changedSince (RFC 7162 §3.2.6). */
   vanished: boolean;
+  /** RFC 9394 §3.3 PARTIAL modifier: only this window of the messages the set names. */
+  partial?: PartialWindow;
 }
 
 /** RFC 9051 §6.4.6 STORE / UID STORE, RFC 7162 §3.1.3 UNCHANGEDSINCE. */

@@ -137,7 +137,14 @@ describe('what a FETCH must load', () => {
 
   test('a body fetch needs the whole message', () => {
     assert.deepEqual(rawRange([{ kind: 'BODY[]', section: { part: [] }, peek: true }], index), { start: 0, end: nested.length });
-    assert.deepEqual(rawRange([{ kind: 'PREVIEW', lazy: true }, { kind: 'FLAGS' }], index), { start: 0, end: nested.length });
+  });
+
+  test('a preview reads up to the end of the first text part only, and renders the same from it', () => {
+    const range = rawRange([{ kind: 'PREVIEW', lazy: true }, { kind: 'FLAGS' }], index);
+    assert.ok(range.end > headerEnd && range.end < nested.length, JSON.stringify(range));
+    const preview: FetchAttribute = { kind: 'PREVIEW', lazy: false };
+    assert.deepEqual(item(preview, nested, { prefix: range.end }), item(preview, nested));
+    assert.notEqual((item(preview, nested) as { value: unknown }).value, '');
   });
 });
 

@@ -4,7 +4,9 @@ import { indexMessage } from '../../../src/mail/parse.js';
 import type { MessageRecord } from '../../../src/store/store.js';
 import type { SearchKey, SequenceSet } from '../../../src/imap/wire/types.js';
 import { evaluateSearch, messageSearchContext, needsHeaders, needsRaw, needsText, searchRawRange, sentDay, usesModseq } from '../../../src/imap/search/search.js';
-import { compactSet, esearchResult, partialSlice, savedResult } from '../../../src/imap/search/esearch.js';
+import { compactSet, esearchResult, partialSlice, savedResult, selectedResults } from '../../../src/imap/search/esearch.js';
+import { highestModseq } from '../../../src/imap/commands/search.js';
+import type { Match } from '../../../src/imap/session/matching.js';
 
 const crlf = (lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
 
@@ -269,5 +271,37 @@ describe('ESEARCH results (RFC 4731, RFC 9394)', () => {
     assert.deepEqual(savedResult([3, 1, 2], ['SAVE', 'MIN', 'COUNT']), [1, 2, 3]);
     assert.equal(savedResult([3], ['ALL']), null);
     assert.deepEqual(esearchResult([3], ['SAVE']), []);
+  });
+
+  test('SAVE with PARTIAL (RFC 9394 §3.2 table 1): the page, with MIN/MAX those too, with COUNT everything', () => {
+    const nums = [10, 20, 30, 40, 50];
+    const page = { partial: { start: 2, end: 3 } };
+    assert.deepEqual(savedResult(nums, ['SAVE', page]), [20, 30]);
+    assert.deepEqual(savedResult(nums, ['SAVE', page, 'MIN']), [10, 20, 30]);
+    assert.deepEqual(savedResult(nums, ['SAVE', 'MAX', page]), [20, 30, 50]);
+    assert.deepEqual(savedResult(nums, ['SAVE', 'MIN', 'MAX', page]), [10, 20, 30, 50]);
+    assert.deepEqual(savedResult(nums, ['SAVE', page, 'COUNT']), nums);
+    assert.deepEqual(savedResult(nums, ['SAVE', { partial: { start: 9, end: 12 } }]), []);
+  });
+
+  test('ESORT: the selected results follow the sort order, returned ascending', () => {
+    const sorted = [40, 10, 50, 20];
+    assert.deepEqual(selectedResults(sorted, ['MIN'], { sorted: true }), [40]);
+    assert.deepEqual(selectedResults(sorted, ['MAX', { partial: { start: 1, end: 2 } }], { sorted: true }), [10, 20, 40]);
+    assert.deepEqual(selectedResults(sorted, [{ partial: { start: -1, end: -2 } }], { sorted: true }), [20, 50]);
+    assert.deepEqual(selectedResults(sorted, [], { sorted: true }), [10, 20, 40, 50]);
+  });
+
+  test('MODSEQ of a search is the highest of the messages returned (RFC 7162 §3.1.5, RFC 9394)', () => {
+    const match = (uid: number, modseq: number): Match => ({ seq: uid, uid, record: { modseq } as MessageRecord });
+    const matches = [match(1, 9), match(2, 3), match(3, 7), match(4, 5)];
+    assert.equal(highestModseq(matches, undefined), 9);
+    assert.equal(highestModseq(matches, ['MAX']), 5);
+    assert.equal(highestModseq(matches, ['MIN', 'MAX']), 9);
+    assert.equal(highestModseq(matches, [{ partial: { start: 2, end: 3 } }]), 7);
+    assert.equal(highestModseq(matches, [{ partial: { start: 2, end: 3 } }, 'COUNT']), 9);
+    assert.equal(highestModseq(matches, ['SAVE']), 9);
+    // Sorted (ESORT): MIN is the first in sort order.
+    assert.equal(highestModseq([match(4, 5), match(1, 9)], ['MIN'], { sorted: true }), 5);
   });
 });

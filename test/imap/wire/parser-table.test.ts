@@ -102,10 +102,10 @@ const table: Array<[string, Command]> = [
     },
   ],
   [
-    'A SEARCH RETURN (MIN MAX ALL COUNT SAVE PARTIAL -1:-100) OR (FROM joe SEEN) TO {3}\r\nbob',
+    'A SEARCH RETURN (MIN MAX COUNT SAVE PARTIAL -1:-100) OR (FROM joe SEEN) TO {3}\r\nbob',
     {
       tag: 'A', name: 'SEARCH', uid: false,
-      program: { charsetKnown: true, returnOptions: ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', { partial: { start: -1, end: -100 } }], key: { key: 'OR', left: { key: 'AND', operands: [{ key: 'FROM', value: 'joe' }, { key: 'SEEN' }] }, right: { key: 'TO', value: 'bob' } } },
+      program: { charsetKnown: true, returnOptions: ['MIN', 'MAX', 'COUNT', 'SAVE', { partial: { start: -1, end: -100 } }], key: { key: 'OR', left: { key: 'AND', operands: [{ key: 'FROM', value: 'joe' }, { key: 'SEEN' }] }, right: { key: 'TO', value: 'bob' } } },
     },
   ],
   [
@@ -175,6 +175,11 @@ const table: Array<[string, Command]> = [
     },
   ],
   ['A FETCH 1 PREVIEW (CHANGEDSINCE 7)', { tag: 'A', name: 'FETCH', uid: false, set: one, attributes: [{ kind: 'PREVIEW', lazy: false }], changedSince: 7, vanished: false }],
+  // RFC 8970 §6: preview-mod *(SP preview-mod)
+  ['A FETCH 1 PREVIEW (lazy LAZY)', { tag: 'A', name: 'FETCH', uid: false, set: one, attributes: [{ kind: 'PREVIEW', lazy: true }], vanished: false }],
+  // RFC 9394 §3.3 example, and with CHANGEDSINCE in either order (§3.4).
+  ['10 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)', { tag: '10', name: 'FETCH', uid: true, set: { ranges: [{ start: 25900, end: 26600 }] }, attributes: [{ kind: 'UID' }, { kind: 'FLAGS' }], vanished: false, partial: { start: -1, end: -3 } }],
+  ['A UID FETCH 1:* FLAGS (CHANGEDSINCE 5 PARTIAL 500:400)', { tag: 'A', name: 'FETCH', uid: true, set: all, attributes: [{ kind: 'FLAGS' }], changedSince: 5, vanished: false, partial: { start: 500, end: 400 } }],
   ['A STORE 1 FLAGS ()', { tag: 'A', name: 'STORE', uid: false, set: one, operation: 'replace', silent: false, flags: [] }],
   ['A UID STORE 1:* -FLAGS.SILENT \\DELETED \\answered $Label1', { tag: 'A', name: 'STORE', uid: true, set: all, operation: 'remove', silent: true, flags: ['\\Deleted', '\\Answered', '$Label1'] }],
   ['A STORE $ (UNCHANGEDSINCE 0) +FLAGS (\\Flagged)', { tag: 'A', name: 'STORE', uid: false, set: { saved: true }, unchangedSince: 0, operation: 'add', silent: false, flags: ['\\Flagged'] }],
@@ -187,6 +192,9 @@ const table: Array<[string, Command]> = [
     'A UID SORT (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 ALL',
     { tag: 'A', name: 'SORT', uid: true, criteria: [{ key: 'DATE', reverse: true }, { key: 'SUBJECT', reverse: false }, { key: 'DISPLAYFROM', reverse: false }], program: { charset: 'UTF-8', charsetKnown: true, key: { key: 'ALL' } } },
   ],
+  // RFC 5267 §3.3 example (ESORT) and PARTIAL (RFC 9394) on SORT.
+  ['E01 UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED UNKEYWORD $Junk', { tag: 'E01', name: 'SORT', uid: true, criteria: [{ key: 'DATE', reverse: true }], program: { charset: 'UTF-8', charsetKnown: true, returnOptions: [], key: { key: 'AND', operands: [{ key: 'UNDELETED' }, { key: 'UNKEYWORD', flag: '$Junk' }] } } }],
+  ['A SORT RETURN (SAVE PARTIAL 1:10 MIN) (SIZE) UTF-8 ALL', { tag: 'A', name: 'SORT', uid: false, criteria: [{ key: 'SIZE', reverse: false }], program: { charset: 'UTF-8', charsetKnown: true, returnOptions: ['SAVE', { partial: { start: 1, end: 10 } }, 'MIN'], key: { key: 'ALL' } } }],
   ['A SORT RETURN (COUNT) (ARRIVAL) US-ASCII SEEN', { tag: 'A', name: 'SORT', uid: false, criteria: [{ key: 'ARRIVAL', reverse: false }], program: { charset: 'US-ASCII', charsetKnown: true, returnOptions: ['COUNT'], key: { key: 'SEEN' } } }],
   ['A THREAD references UTF-8 SINCE 5-MAR-2000', { tag: 'A', name: 'THREAD', uid: false, algorithm: 'REFERENCES', program: { charset: 'UTF-8', charsetKnown: true, key: { key: 'SINCE', date: { year: 2000, month: 3, day: 5 } } } }],
   ['A NOTIFY NONE', { tag: 'A', name: 'NOTIFY', action: { kind: 'none' } }],
@@ -282,6 +290,18 @@ const bad: Array<[string, string | null, RegExp]> = [
   ['A1 SEARCH BEFORE 1-Foo-2024', 'A1', /month/],
   ['A1 SEARCH OR SEEN', 'A1', /space/],
   ['A1 SEARCH RETURN (PARTIAL 1:-5) ALL', 'A1', /same sign/],
+  // RFC 9394 §3.1: one PARTIAL or one ALL, not both, not twice; §4: no 0, no "*", 32-bit.
+  ['A1 SEARCH RETURN (PARTIAL 1:5 ALL) ALL', 'A1', /ALL and PARTIAL/],
+  ['A1 UID SEARCH RETURN (ALL PARTIAL -1:-5) ALL', 'A1', /ALL and PARTIAL/],
+  ['A1 SEARCH RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL', 'A1', /ALL and PARTIAL/],
+  ['A1 SORT RETURN (ALL PARTIAL 1:2) (DATE) UTF-8 ALL', 'A1', /ALL and PARTIAL/],
+  ['A1 SEARCH RETURN (PARTIAL 0:5) ALL', 'A1', /non-zero/],
+  ['A1 SEARCH RETURN (PARTIAL 1:*) ALL', 'A1', /PARTIAL bound/],
+  ['A1 SEARCH RETURN (PARTIAL 1:4294967296) ALL', 'A1', /too large/],
+  ['A1 UID FETCH 1:* FLAGS (PARTIAL 1:2 PARTIAL 3:4)', 'A1', /twice/],
+  ['A1 UID FETCH 1:* FLAGS (PARTIAL -1:2)', 'A1', /same sign/],
+  ['A1 UID FETCH 1:* FLAGS (PARTIAL)', 'A1', /space/],
+  ['A1 FETCH 1 PREVIEW (LAZY FUZZY)', 'A1', /PREVIEW modifier/],
   ['A1 SEARCH MODSEQ "/flags/x" bogus 5', 'A1', /entry type/],
   ['A1 LIST (RECURSIVEMATCH) "" *', 'A1', /RECURSIVEMATCH/],
   ['A1 LIST (BOGUS) "" *', 'A1', /selection option/],
