@@ -239,7 +239,8 @@ export async function benchSmtp(total = 3000): Promise<void> {
     );
     driver = config.store.driver;
     console.log(`store: ${driver}`);
-    const store = await openStore({ driver: driver as 'sqlite' | 'postgres', url: config.store.url, dataDir: dir, logger });
+    // Opened as `pigeon serve` opens it (listening for other processes' change notifications).
+    const store = await openStore({ driver: driver as 'sqlite' | 'postgres', url: config.store.url, dataDir: dir, logger, listen: true });
     try {
       await addBenchUsers(store);
       const tls = await createTlsProvider({ dataDir: dir, hostname: 'mx.bench.test', cert: '', key: '' });

@@ -46,6 +46,18 @@ export class PostgresPushStore implements PushStore {
     this.#tx = tx;
   }
 
+  /**
+   * The outbox's hot path (enqueue, lease, outcome), as on SQLite: committed without waiting for
+   * the WAL flush (synchronous_commit = off for this transaction only). A crash can lose only the
+   * last few of these steps: a notification dropped or repeated, never mail.
+   */
+  #lightTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#tx(async (c) => {
+      await c.query('SET LOCAL synchronous_commit = off');
+      return fn(c);
+    });
+  }
+
   async #subscription(db: Sql, id: string): Promise<PushSubscription | undefined> {
     const r = await row<SubscriptionRow>(db, `${subscriptionSelect} WHERE s.id = $1`, [id]);
     return r && toSubscription(r);
@@ -142,7 +154,7 @@ export class PostgresPushStore implements PushStore {
   }
 
   enqueueNotification(input: NotificationInput, merge?: (pendingPayload: string) => string): Promise<EnqueueOutcome> {
-    return this.#tx(async (c): Promise<EnqueueOutcome> => {
+    return this.#lightTx(async (c): Promise<EnqueueOutcome> => {
       // Locking the subscription row makes "first node enqueues, the others find it stale" hold.
       const sub = await row<{ state: PushState }>(c, 'SELECT state FROM push_subscriptions WHERE id = $1 FOR UPDATE', [input.subscriptionId]);
       if (!sub || sub.state !== 'active') return 'gone';
@@ -171,7 +183,7 @@ export class PostgresPushStore implements PushStore {
   }
 
   leaseDue(now: number, leaseMs: number, limit: number): Promise<OutboxItem[]> {
-    return this.#tx(async (c) => {
+    return this.#lightTx(async (c) => {
       // Rows another node is leasing right now are skipped, not waited for.
       const due = await rows<OutboxRow>(c,
         `SELECT o.id, o.subscription_id, o.kind, o.mailbox_id, o.payload, o.urgency, o.attempts FROM push_outbox o
@@ -190,7 +202,7 @@ export class PostgresPushStore implements PushStore {
   }
 
   recordSuccess(item: Pick<OutboxItem, 'id' | 'leaseToken'>, now: number): Promise<boolean> {
-    return this.#tx(async (c) => {
+    return this.#lightTx(async (c) => {
       const r = await row<{ subscription_id: string; kind: string }>(c,
         'DELETE FROM push_outbox WHERE id = $1 AND lease_token = $2 RETURNING subscription_id, kind', [item.id, item.leaseToken]);
       if (!r) return false;
@@ -204,7 +216,7 @@ export class PostgresPushStore implements PushStore {
   }
 
   recordFailure(item: Pick<OutboxItem, 'id' | 'leaseToken'>, input: FailureInput): Promise<FailureOutcome> {
-    return this.#tx(async (c): Promise<FailureOutcome> => {
+    return this.#lightTx(async (c): Promise<FailureOutcome> => {
       const r = await row<{ subscription_id: string }>(c, 'SELECT subscription_id FROM push_outbox WHERE id = $1 AND lease_token = $2 FOR UPDATE', [item.id, item.leaseToken]);
       if (!r) return 'lost';
       const error = input.error.slice(0, maxErrorLength);
