@@ -6,7 +6,7 @@
 // one line. Extra arguments filter by substring of the file path: `npm test -- imap`.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, basename } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 
 function walk(dir, out = []) {
@@ -18,9 +18,22 @@ function walk(dir, out = []) {
   return out;
 }
 
-function run(files, env = process.env) {
-  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit', env });
-  return r.status ?? 1;
+/** Failed tests seen so far ("not ok" lines of the TAP stream), printed again at the very end. */
+const failures = [];
+
+function run(files, env = process.env, label = 'SQLite') {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    let partial = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      const text = partial + chunk.toString('utf8');
+      const lines = text.split('\n');
+      partial = lines.pop();
+      for (const line of lines) if (/^\s*not ok \d+ - /.test(line) && !/# (TODO|SKIP)\b/.test(line)) failures.push(`[${label}] ${line.trim()}`);
+    });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
 }
 
 function reachable(url) {
@@ -39,7 +52,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-let status = run(files);
+let status = await run(files);
 
 // Pure parser/policy tables touch no store: once is enough.
 const storeFree = new Set(['wire.test.js', 'policy.test.js', 'commit-pacer.test.js']);
@@ -48,9 +61,14 @@ if (protocol.length > 0 && process.env['PIGEON_TEST_STORE'] === undefined) {
   const url = process.env['PIGEON_TEST_POSTGRES'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   if (process.env['CI'] === 'true' || (await reachable(url))) {
     console.log(`\n# POP3 and SMTP suites again on PostgreSQL (${protocol.length} files)`);
-    status = run(protocol, { ...process.env, PIGEON_TEST_STORE: 'postgres' }) || status;
+    status = (await run(protocol, { ...process.env, PIGEON_TEST_STORE: 'postgres' }, 'PostgreSQL')) || status;
   } else {
     console.error('postgres tests skipped: cannot reach the PostgreSQL server (set PIGEON_TEST_POSTGRES=postgres://… or start PostgreSQL)');
   }
+}
+// The failures again, last, so that the tail of a long log says what failed.
+if (failures.length > 0) {
+  console.log(`\n# ${failures.length} failed (suites and the tests in them):`);
+  for (const f of failures) console.log(`#   ${f}`);
 }
 process.exit(status);
