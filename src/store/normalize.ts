@@ -1,11 +1,11 @@
-// Input normalisation shared by the store engines: domain names, addresses, mailbox names, flags
-// and CIDRs. Every function bounds its input and throws BadCommand with a clear message on garbage,
+// Input normalisation shared by the store engines: domain names, addresses, mailbox names, flags,
+// CIDRs, app passwords and the queue's signing flag. Every function bounds its input and throws BadCommand with a clear message on garbage,
 // so no engine ever stores a value another layer cannot handle. (Engine-independent: every
 // engine imports this file as is.)
 import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import { BadCommand } from '../shared/errors.js';
-import type { SpecialUse } from './store.js';
+import type { NewQueuedMessage, SpecialUse } from './store.js';
 
 export const limits = {
   domainLength: 253,
@@ -182,4 +182,20 @@ export function normalizeCidr(input: string): string {
   } catch {
     throw new BadCommand(`invalid CIDR ${JSON.stringify(input)}`);
   }
+}
+
+/** A new app password's label, lookup key and hash, checked before any engine stores them. */
+export function checkAppPasswordInput(input: { name: string; lookup: string; passwordHash: string }): void {
+  if (typeof input.name !== 'string' || input.name.length < 1 || input.name.length > 100 || /[\u0000-\u001f\u007f]/.test(input.name)) throw new BadCommand('an app password name is 1 to 100 printable characters');
+  if (typeof input.lookup !== 'string' || !/^[0-9a-f]{1,64}$/.test(input.lookup)) throw new BadCommand('invalid app password lookup key');
+  if (typeof input.passwordHash !== 'string' || input.passwordHash.length === 0 || input.passwordHash.length > 1024) throw new BadCommand('invalid password hash');
+}
+
+/**
+ * Whether a message being queued is DKIM-signed when sent. Omitted: the rule of rows queued
+ * before the flag existed (migration 'queue dkim sign'): signed when submitted by an account or a DSN.
+ */
+export function queuedDkimSign(message: Pick<NewQueuedMessage, 'dkimSign' | 'accountId' | 'sender'>): boolean {
+  if (message.dkimSign !== undefined && typeof message.dkimSign !== 'boolean') throw new BadCommand('invalid DKIM signing flag');
+  return message.dkimSign ?? (message.accountId !== null || message.sender === '');
 }

@@ -47,7 +47,7 @@ import { FeedListener, notifyPayloads, feedChannel, type RemoteChange } from './
 import { createClient, createPool, row, rows, run, transaction, type Sql } from './pool.js';
 import {
   flagText, hasSeen, isKeyword, limits, normalizeAddress, normalizeAliasAddress, normalizeCidr, normalizeDomain,
-  normalizeFlags, normalizeMailboxName, normalizeSpecialUse, parentNames, parseFlagText,
+  normalizeFlags, normalizeMailboxName, normalizeSpecialUse, parentNames, parseFlagText, checkAppPasswordInput, queuedDkimSign,
 } from '../normalize.js';
 
 export interface PostgresStoreOptions {
@@ -194,12 +194,6 @@ interface AppPasswordRow {
 
 function toAppPassword(r: AppPasswordRow): AppPassword {
   return { id: r.id, accountId: r.account_id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at };
-}
-
-function checkAppPasswordInput(input: { name: string; lookup: string; passwordHash: string }): void {
-  if (typeof input.name !== 'string' || input.name.length < 1 || input.name.length > 100 || /[\u0000-\u001f\u007f]/.test(input.name)) throw new BadCommand('an app password name is 1 to 100 printable characters');
-  if (typeof input.lookup !== 'string' || !/^[0-9a-f]{1,64}$/.test(input.lookup)) throw new BadCommand('invalid app password lookup key');
-  if (typeof input.passwordHash !== 'string' || input.passwordHash.length === 0 || input.passwordHash.length > 1024) throw new BadCommand('invalid password hash');
 }
 
 export class PostgresStore implements Store {
@@ -1105,9 +1099,7 @@ export class PostgresStore implements Store {
     }
     if (message.dsnRet !== null && message.dsnRet !== 'FULL' && message.dsnRet !== 'HDRS') throw new BadCommand('invalid RET');
     if (message.dsnEnvid !== null && (typeof message.dsnEnvid !== 'string' || message.dsnEnvid.length > 100)) throw new BadCommand('invalid ENVID');
-    if (message.dkimSign !== undefined && typeof message.dkimSign !== 'boolean') throw new BadCommand('invalid DKIM signing flag');
-    // Omitted: the rule of rows queued before the flag existed (migration 'queue dkim sign').
-    const dkimSign = message.dkimSign ?? (message.accountId !== null || message.sender === '');
+    const dkimSign = queuedDkimSign(message);
     const hash = blobHash(message.raw);
     const id = await this.#write(async (c) => {
       const now = this.#now();

@@ -50,7 +50,7 @@ import { SqliteAdminSessionStore } from './admin-sessions.js';
 import { FeedListener, feedSocketPath, notifyFeed, type MailboxRef } from './feed.js';
 import {
   flagText, hasSeen, isKeyword, limits, normalizeAddress, normalizeAliasAddress, normalizeCidr, normalizeDomain,
-  normalizeFlags, normalizeMailboxName, normalizeSpecialUse, parentNames, parseFlagText,
+  normalizeFlags, normalizeMailboxName, normalizeSpecialUse, parentNames, parseFlagText, checkAppPasswordInput, queuedDkimSign,
 } from '../normalize.js';
 
 export interface SqliteStoreOptions {
@@ -166,12 +166,6 @@ interface AppPasswordRow {
 
 function toAppPassword(r: AppPasswordRow): AppPassword {
   return { id: r.id, accountId: r.account_id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at };
-}
-
-function checkAppPasswordInput(input: { name: string; lookup: string; passwordHash: string }): void {
-  if (typeof input.name !== 'string' || input.name.length < 1 || input.name.length > 100 || /[\u0000-\u001f\u007f]/.test(input.name)) throw new BadCommand('an app password name is 1 to 100 printable characters');
-  if (typeof input.lookup !== 'string' || !/^[0-9a-f]{1,64}$/.test(input.lookup)) throw new BadCommand('invalid app password lookup key');
-  if (typeof input.passwordHash !== 'string' || input.passwordHash.length === 0 || input.passwordHash.length > 1024) throw new BadCommand('invalid password hash');
 }
 
 export class SqliteStore implements Store {
@@ -333,12 +327,14 @@ export class SqliteStore implements Store {
       this.#failed ??= error;
       this.#logger.error({ err: errorMessage(error) }, 'store: fsync of the WAL failed; refusing further work');
     } else this.#synced = Math.max(this.#synced, upTo);
-    const settle = this.#awaitingSync.filter((w) => error !== undefined || w.upTo <= upTo);
-    this.#awaitingSync = this.#awaitingSync.filter((w) => !settle.includes(w));
-    for (const w of settle) w.settle(error);
-    const ready = this.#visibleWaiters.filter((w) => error !== undefined || w.upTo <= upTo);
-    this.#visibleWaiters = this.#visibleWaiters.filter((w) => !ready.includes(w));
-    for (const w of ready) {
+    // Both lists are in commit order: the covered ones (all of them after a failure) lead.
+    const covered = <T extends { upTo: number }>(list: T[]): T[] => {
+      let n = 0;
+      while (n < list.length && (error !== undefined || list[n]!.upTo <= upTo)) n++;
+      return list.splice(0, n);
+    };
+    for (const w of covered(this.#awaitingSync)) w.settle(error);
+    for (const w of covered(this.#visibleWaiters)) {
       if (error !== undefined) w.reject(error);
       else w.resolve();
     }
@@ -1232,9 +1228,7 @@ export class SqliteStore implements Store {
     }
     if (message.dsnRet !== null && message.dsnRet !== 'FULL' && message.dsnRet !== 'HDRS') throw new BadCommand('invalid RET');
     if (message.dsnEnvid !== null && (typeof message.dsnEnvid !== 'string' || message.dsnEnvid.length > 100)) throw new BadCommand('invalid ENVID');
-    if (message.dkimSign !== undefined && typeof message.dkimSign !== 'boolean') throw new BadCommand('invalid DKIM signing flag');
-    // Omitted: the rule of rows queued before the flag existed (migration 'queue dkim sign').
-    const dkimSign = message.dkimSign ?? (message.accountId !== null || message.sender === '');
+    const dkimSign = queuedDkimSign(message);
     const hash = blobHash(message.raw);
     const id = await this.#write(() => {
       const now = this.#now();
