@@ -44,7 +44,7 @@ async function resync(session: Session, view: MailboxView, params: QresyncParams
   for (const s of changed) {
     session.announceKeywords(s.flags);
     const items = [{ atom: 'UID' }, s.uid, { atom: 'FLAGS' }, session.flagList(s.uid, s.flags), { atom: 'MODSEQ' }, [s.modseq]];
-    session.data([view.seqOf(s.uid), { atom: 'FETCH' }, items]);
+    session.fetchResponse({ seq: view.seqOf(s.uid), uid: s.uid }, items);
     await session.throttle();
   }
 }

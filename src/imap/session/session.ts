@@ -15,9 +15,9 @@
 //   between commands too when the client asked for the selected filter. Unsolicited output
 //   between commands never interleaves with a command's output (#pump waits for it).
 // - Every timer is one per session and refreshed in place (memory per idle connection stays small).
-// - UIDONLY (RFC 9586 §3): once enabled, every FETCH response goes out as `* uid UIDFETCH (…)`,
-//   whichever code path wrote it (fetchResponse, or a FETCH passed to data()), and expunges as
-//   VANISHED; commands with sequence numbers are refused in dispatch.ts (uidonly.ts).
+// - UIDONLY (RFC 9586 §3): once enabled, every FETCH response goes out as `* uid UIDFETCH (…)`
+//   (every FETCH response of a selected mailbox is written through fetchResponse), and expunges
+//   as VANISHED; commands with sequence numbers are refused in dispatch.ts (uidonly.ts).
 import type { Config } from '../../config/schema.js';
 import type { Account, Mailbox, Store } from '../../store/store.js';
 import type { Change } from '../../store/changes.js';
@@ -181,15 +181,6 @@ export class Session {
     this.#transport.write(encodeResponse(response, { utf8: this.utf8 }));
   }
   data(values: ImapValue[]): void {
-    if (this.uidOnly && values.length === 3 && isAtom(values[1], 'FETCH') && typeof values[0] === 'number' && Array.isArray(values[2])) {
-      // A FETCH written without fetchResponse (the selected mailbox's resync): shaped the same way.
-      const items = values[2];
-      const uid = uidItem(items) ?? this.view?.uidAt(values[0]);
-      if (uid !== undefined) {
-        this.fetchResponse({ seq: values[0], uid }, items);
-        return;
-      }
-    }
     this.send({ kind: 'data', values });
   }
   /**
@@ -710,15 +701,6 @@ export class Session {
 
 function isAtom(value: ImapValue | undefined, atom: string): boolean {
   return typeof value === 'object' && value !== null && 'atom' in value && value.atom === atom;
-}
-
-/** The value of the UID item in a FETCH item list (name, value, name, value…). */
-function uidItem(items: readonly ImapValue[]): number | undefined {
-  for (let i = 0; i + 1 < items.length; i += 2) {
-    const v = items[i + 1];
-    if (isAtom(items[i], 'UID') && typeof v === 'number') return v;
-  }
-  return undefined;
 }
 
 function withoutUid(items: readonly ImapValue[]): ImapValue[] {
