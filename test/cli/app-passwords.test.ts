@@ -5,26 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { openStore } from '../../src/store/open.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
+import { runPigeon } from '../harness/cli.js';
 
-async function pigeon(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main([...args, '--config', join(dir, 'pigeon.toml')]);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+const pigeon = runPigeon;
 
 const auth = { allow_plaintext: false, failure_delay_ms: 0, max_failure_delay_ms: 0, lockout_failures: 10, lockout_seconds: 60 };
 

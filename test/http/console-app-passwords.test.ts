@@ -2,19 +2,13 @@
 // once, in the flash), see it listed with its last use, revoke it; the password then no longer logs in.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { browserSkip, launchBrowser } from '../harness/browser.js';
 import { startTestPigeon, type TestPigeon } from '../harness/pigeon.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 
-const executablePath = '/usr/bin/chromium';
-const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-if (!existsSync(executablePath) && process.env['CI'] === 'true') throw new Error(`${executablePath} is missing: scripts/setup-browser.sh could not install chromium`);
-const skip = existsSync(executablePath) ? false : 'chromium is not installed (run scripts/setup-browser.sh)';
 
-describe('admin console: app passwords', { skip }, () => {
+describe('admin console: app passwords', { skip: browserSkip }, () => {
   let pigeon: TestPigeon;
   let context: BrowserContext;
   let page: Page;
@@ -24,11 +18,7 @@ describe('admin console: app passwords', { skip }, () => {
     await pigeon.store.addDomain('example.test');
     await pigeon.store.createAccount({ email: 'root@example.test', passwordHash: await hashPassword('console-pw'), isAdmin: true, adminScope: 'server' });
     await pigeon.store.createAccount({ email: 'ann@example.test', passwordHash: await hashPassword('ann-pw') });
-    context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'pigeon-chromium-')), {
-      executablePath, headless: true, args: flags, ignoreHTTPSErrors: true, viewport: { width: 1000, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('dialog', (d) => void d.accept());
+    ({ context, page } = await launchBrowser());
   });
 
   after(async () => {

@@ -3,22 +3,16 @@
 // screenshot under test-output/screenshots/.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { browserSkip, launchBrowser } from '../harness/browser.js';
 import { startTestPigeon, type TestPigeon } from '../harness/pigeon.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { credentialFingerprint } from '../../src/push/relay.js';
 
-const executablePath = '/usr/bin/chromium';
 const screenshots = resolve('test-output/screenshots');
-const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-// In CI the browser tests are required (.ci/run installs chromium through `npm test`'s pretest);
-// elsewhere a machine without chromium skips them with the reason.
-if (!existsSync(executablePath) && process.env['CI'] === 'true') throw new Error(`${executablePath} is missing: scripts/setup-browser.sh could not install chromium`);
-const skip = existsSync(executablePath) ? false : 'chromium is not installed (run scripts/setup-browser.sh)';
 
 /** One SMTP reply (RFC 5321 §4.2: "250-…" lines then "250 …"). */
 class SmtpProbe {
@@ -82,7 +76,7 @@ async function settledOn(p: Page): Promise<void> {
   await p.waitForLoadState('networkidle');
 }
 
-describe('admin console in Chromium', { skip }, () => {
+describe('admin console in Chromium', { skip: browserSkip }, () => {
   let pigeon: TestPigeon;
   let context: BrowserContext;
   let page: Page;
@@ -98,11 +92,7 @@ describe('admin console in Chromium', { skip }, () => {
     await pigeon.store.addDomain('example.test');
     await pigeon.store.createAccount({ email: 'root@example.test', passwordHash: await hashPassword('console-pw'), isAdmin: true, adminScope: 'server' });
     base = `https://127.0.0.1:${pigeon.ports['https']}`;
-    context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'pigeon-chromium-')), {
-      executablePath, headless: true, args: flags, ignoreHTTPSErrors: true, viewport: { width: 1000, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('dialog', (d) => void d.accept());
+    ({ context, page } = await launchBrowser());
   });
 
   after(async () => {

@@ -1,16 +1,17 @@
-// App passwords against a started Pigeon: real clients (imapflow over IMAPS, nodemailer over
-// submission with STARTTLS) log in with one and are refused once it is revoked; a push relay that
+// App passwords against a started Pigeon: real clients (imapflow over IMAPS, POP3 over 995,
+// nodemailer over submission with STARTTLS) log in with one and are refused once it is revoked; a push relay that
 // subscribed with an app password loses exactly that subscription when the app password is revoked,
 // while one made with the account password stays; a password change ends only the subscriptions
 // made with the account password.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapFlow } from 'imapflow';
+import { LineClient } from '../hostile/line-client.js';
 import nodemailer from 'nodemailer';
 import { startTestPigeon, type TestPigeon } from '../harness/pigeon.js';
 import { adminOps } from '../../src/admin/operations.js';
 import { deliverMessage } from '../../src/delivery/deliver.js';
-import { api, startTestRelay, within, type RelayRequest, type TestRelay } from './helpers.js';
+import { api, message, nextEnded, startTestRelay, type RelayRequest, type TestRelay } from './helpers.js';
 
 const json = (r: RelayRequest) => JSON.parse(r.body.toString('utf8')) as Record<string, unknown>;
 
@@ -41,6 +42,22 @@ async function imapLogin(pigeon: TestPigeon, pass: string): Promise<void> {
   }
 }
 
+/** POP3 over TLS (995): USER/PASS; resolves with the answer to PASS. */
+async function pop3Login(pigeon: TestPigeon, pass: string): Promise<string> {
+  const pop = await LineClient.connect(pigeon.ports['pop3s']!, { tls: {} });
+  try {
+    await pop.until(/^\+OK/);
+    pop.write('USER alice@example.com\r\n');
+    await pop.until(/^\+OK/);
+    pop.write(`PASS ${pass}\r\n`);
+    const answer = await pop.until(/^[+-]/);
+    pop.write('QUIT\r\n');
+    return answer;
+  } finally {
+    pop.socket.destroy();
+  }
+}
+
 async function smtpSend(pigeon: TestPigeon, pass: string, subject: string): Promise<void> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1', port: pigeon.ports['submission']!, secure: false, requireTLS: true, tls: { rejectUnauthorized: false },
@@ -66,38 +83,26 @@ async function subscribeAndActivate(pigeon: TestPigeon, relay: TestRelay, pass: 
   return id;
 }
 
-function nextEnded(pigeon: TestPigeon, id: string): Promise<string> {
-  return within(new Promise((resolve) => {
-    const on = (e: { subscription: { id: string }; reason: string }) => {
-      if (e.subscription.id !== id) return;
-      pigeon.push.events.off('ended', on);
-      resolve(e.reason);
-    };
-    pigeon.push.events.on('ended', on);
-  }), 20_000, 'the subscription to end');
-}
-
-const message = (subject: string) =>
-  Buffer.from(`From: Carol <carol@example.org>\r\nTo: alice@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.org>\r\n\r\nHello.\r\n`);
-
 const mentions = (r: RelayRequest, id: string, subject: string) => {
   const b = json(r);
   return b['type'] === 'MailboxChange' && b['subscriptionId'] === id && ((b['newMessages'] as Array<{ subject?: string }> | undefined) ?? []).some((m) => m.subject === subject);
 };
 
 describe('app passwords with real clients and push', () => {
-  test('imapflow and nodemailer log in with an app password; once revoked, both are refused', async () => {
+  test('imapflow, POP3 and nodemailer log in with an app password; once revoked, all are refused', async () => {
     await withPigeon(async (pigeon) => {
       const ops = adminOps(pigeon.store);
       const { appPassword, password } = await ops.addAppPassword('alice@example.com', 'Phone');
       await imapLogin(pigeon, password);
       await imapLogin(pigeon, password.replace(/ /g, ''));
       await smtpSend(pigeon, password, 'Sent with an app password');
+      assert.match(await pop3Login(pigeon, password), /^\+OK/);
       await imapLogin(pigeon, 'alice pw');
 
       await ops.removeAppPassword('alice@example.com', appPassword.id);
       await assert.rejects(imapLogin(pigeon, password), (err: Error & { authenticationFailed?: boolean }) => err.authenticationFailed === true);
       await assert.rejects(smtpSend(pigeon, password, 'Refused'), (err: Error & { responseCode?: number }) => err.responseCode === 535);
+      assert.match(await pop3Login(pigeon, password), /^-ERR/);
       assert.deepEqual(await ops.listAppPasswords('alice@example.com'), []);
     });
   });

@@ -6,29 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { buildConfig } from '../../src/config/load.js';
 import { openStore } from '../../src/store/open.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { pushDomainInfo, type IntegratedAccount } from '../../src/push/admin.js';
 import { startPushHarness } from './harness.js';
+import { runPigeon } from '../harness/cli.js';
 
-/** Runs the `pigeon` command in-process (its output captured), with --config DIR/pigeon.toml. */
-async function pigeon(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main([...args, '--config', join(dir, 'pigeon.toml')]);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+const pigeon = runPigeon;
 
 describe('pigeon push and domain set', () => {
   test('domain set switches push, details and allowed hosts and prints the Subscribe URL and SMTP server', async () => {

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createECDH, createDecipheriv, createPublicKey, hkdfSync, randomBytes, verify, type ECDH } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { TestPigeon } from '../harness/pigeon.js';
 
 export interface RelayRequest {
   method: string;
@@ -165,3 +166,19 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** The reason the next 'ended' event gives for subscription `id`. */
+export function nextEnded(pigeon: TestPigeon, id: string): Promise<string> {
+  return within(new Promise((resolve) => {
+    const on = (e: { subscription: { id: string }; reason: string }) => {
+      if (e.subscription.id !== id) return;
+      pigeon.push.events.off('ended', on);
+      resolve(e.reason);
+    };
+    pigeon.push.events.on('ended', on);
+  }), 20_000, 'the subscription to end');
+}
+
+/** A small message from carol@example.org to alice@example.com with this subject. */
+export const message = (subject: string): Buffer =>
+  Buffer.from(`From: Carol <carol@example.org>\r\nTo: alice@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.org>\r\n\r\nHello.\r\n`);

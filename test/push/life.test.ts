@@ -12,7 +12,7 @@ import { adminOps } from '../../src/admin/operations.js';
 import { deliverMessage } from '../../src/delivery/deliver.js';
 import { activationSubjects } from '../../src/push/activation-mail.js';
 import type { SendReport } from '../../src/push/worker.js';
-import { api, startTestRelay, within, type RelayRequest, type TestRelay } from './helpers.js';
+import { api, message, nextEnded, startTestRelay, within, type RelayRequest, type TestRelay } from './helpers.js';
 
 interface Subscribed {
   id: string;
@@ -61,20 +61,6 @@ function nextReport(pigeon: TestPigeon, match: (r: SendReport) => boolean): Prom
     pigeon.push.events.on('attempt', on);
   }), 20_000, 'a push attempt');
 }
-
-function nextEnded(pigeon: TestPigeon, id: string): Promise<string> {
-  return within(new Promise((resolve) => {
-    const on = (e: { subscription: { id: string }; reason: string }) => {
-      if (e.subscription.id !== id) return;
-      pigeon.push.events.off('ended', on);
-      resolve(e.reason);
-    };
-    pigeon.push.events.on('ended', on);
-  }), 20_000, 'the subscription to end');
-}
-
-const message = (subject: string) =>
-  Buffer.from(`From: Carol <carol@example.org>\r\nTo: alice@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.org>\r\n\r\nHello.\r\n`);
 
 describe('push relay integration', () => {
   test('SUBSCRIBE, verification, ACTIVATE, activation mails over IMAP, an SMTP message notified with UID and unseen count, UNSUBSCRIBE', async () => {
